@@ -1,0 +1,17 @@
+/**
+ * The opencode-worker wire contract, shared by the worker node and the master SDK.
+ *
+ * Most users want `@opencode-worker/master-client` instead: its types are friendlier and stable.
+ * This package holds the generated protobuf messages and grpc-js service definitions
+ * (from `proto/`, by `pnpm generate`; never edited by hand), the descriptor set that server
+ * reflection serves, and the few helpers both sides of the wire agree on.
+ *
+ * @example
+ * import { WorkerServiceClient, JobState } from "@opencode-worker/shared";
+ * const client = new WorkerServiceClient("127.0.0.1:50051", credentials.createInsecure());
+ */
+export * from "./generated/opencode/worker/v1/job.pb.js";
+export * from "./generated/opencode/worker/v1/worker_service.pb.js";
+export { descriptorSetBase64 } from "./generated/descriptor-set.js";
+export { formatBytes, parseByteSize } from "./units.js";
+export { JOB_ID_PATTERN, WORKER_SERVICE_NAME } from "./contract.js";
