@@ -1,0 +1,108 @@
+/**
+ * The worker's compiled configuration: every default applied, every value validated.
+ * Sources (CLI `--section.key=value`, env `OPENCODE_WORKER_SECTION_KEY`, `opencode-worker.json`,
+ * defaults) use the snake_case names given in each comment; see schema.ts for defaults and units.
+ */
+export interface WorkerConfig {
+  worker: {
+    /** worker.id: identity reported in metrics and results. @default hostname */
+    id: string;
+    /** worker.concurrency: jobs that run at once. @default 4 */
+    concurrency: number;
+    /** worker.shutdown_grace_ms: on SIGTERM, how long running jobs may finish before they are cancelled. @default 30000 */
+    shutdownGraceMs: number;
+  };
+  session: {
+    /** session.base_dir: where session directories live. @default /opt/opencode/sessions */
+    baseDir: string;
+    /** session.max_concurrent_sessions: running plus queued jobs; beyond it Dispatch is RESOURCE_EXHAUSTED. @default 64 */
+    maxConcurrentSessions: number;
+    /** session.result_ttl_ms: how long a finished job's result stays collectable. @default 600000 */
+    resultTtlMs: number;
+    /** session.result_budget_bytes: total bytes of retained results; the oldest are dropped first. @default 268435456 */
+    resultBudgetBytes: number;
+    /** session.max_files: input files per job. @default 1000 */
+    maxFiles: number;
+    /** session.max_files_bytes: total bytes of input files per job. @default 67108864 */
+    maxFilesBytes: number;
+    /** session.max_artifacts: artifacts collected per job. @default 10000 */
+    maxArtifacts: number;
+    /** session.max_artifact_bytes: size of one artifact. @default 67108864 */
+    maxArtifactBytes: number;
+    /** session.max_artifacts_total_bytes: size of all artifacts of one job. @default 268435456 */
+    maxArtifactsTotalBytes: number;
+    /** session.artifact_inline_bytes: artifacts up to this size travel inline in the result. @default 65536 */
+    artifactInlineBytes: number;
+    /** session.result_output_bytes: stdout and stderr bytes each kept in the result and for replay. @default 8388608 */
+    resultOutputBytes: number;
+  };
+  /** Per-job limits: the default applied when a job leaves a limit unset, and the maximum it may ask for. */
+  governance: {
+    /** governance.default_cpu / max_cpu: cores. @default 1 / 2 */
+    defaultCpu: number;
+    maxCpu: number;
+    /** governance.default_memory_bytes / max_memory_bytes. @default 536870912 / 4294967296 */
+    defaultMemoryBytes: number;
+    maxMemoryBytes: number;
+    /** governance.default_timeout_ms / max_timeout_ms. @default 300000 / 3600000 */
+    defaultTimeoutMs: number;
+    maxTimeoutMs: number;
+    /** governance.default_idle_timeout_ms / max_idle_timeout_ms; 0 disables. @default 0 / 3600000 */
+    defaultIdleTimeoutMs: number;
+    maxIdleTimeoutMs: number;
+    /** governance.default_max_output_bytes / max_output_bytes: stdout+stderr. @default 16777216 / 2147483648 */
+    defaultMaxOutputBytes: number;
+    maxOutputBytes: number;
+    /** governance.default_max_pids / max_pids. @default 256 / 4096 */
+    defaultMaxPids: number;
+    maxPids: number;
+    /** governance.default_max_disk_bytes / max_disk_bytes. @default 1073741824 / 10737418240 */
+    defaultMaxDiskBytes: number;
+    maxDiskBytes: number;
+    /** governance.command_allowlist: command words a job may use. @default the built-in list (about 60 tools) */
+    commandAllowlist: string[];
+    /** governance.command_policy: "enforce" denies, "off" skips the guard. @default enforce */
+    commandPolicy: "enforce" | "off";
+  };
+  security: {
+    /** security.min_isolation: below this the worker is NOT_SERVING and refuses jobs. @default sandbox */
+    minIsolation: IsolationMode;
+    /** security.trusted_jobs: allow the unsandboxed process driver. @default false */
+    trustedJobs: boolean;
+    /** security.allow_open_network: honour network OPEN in a job's config. @default false */
+    allowOpenNetwork: boolean;
+    /** security.sandbox_uid_base: first of the per-slot uids/gids jobs run as. @default 200000 */
+    sandboxUidBase: number;
+    /** security.driver: "auto" picks bwrap when the probe passes, else process when trusted. @default auto */
+    driver: "auto" | "bwrap" | "process";
+    /** security.bwrap_path: the bubblewrap binary. @default bwrap */
+    bwrapPath: string;
+  };
+  grpc: {
+    /** grpc.host. @default 127.0.0.1 */
+    host: string;
+    /** grpc.port; 0 picks a free port. @default 50051 */
+    port: number;
+    /** grpc.max_receive_message_bytes. @default 134217728 */
+    maxReceiveMessageBytes: number;
+    /** grpc.max_send_message_bytes. @default 134217728 */
+    maxSendMessageBytes: number;
+    /** grpc.max_concurrent_streams per connection. @default 1000 */
+    maxConcurrentStreams: number;
+    /** grpc.keepalive_time_ms: server pings an idle connection this often. @default 30000 */
+    keepaliveTimeMs: number;
+    /** grpc.keepalive_timeout_ms: and drops it when a ping is not answered in time. @default 10000 */
+    keepaliveTimeoutMs: number;
+    /** grpc.stream_keepalive_ms: a StreamJob with no event for this long gets a keepalive event. @default 15000 */
+    streamKeepaliveMs: number;
+  };
+  logging: {
+    /** logging.level: trace, debug, info, warn, error, fatal, silent. @default info */
+    level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+    /** logging.pretty: human-readable lines instead of JSON. @default false */
+    pretty: boolean;
+  };
+}
+
+/** How strongly jobs are isolated, strongest first. */
+export type IsolationMode = "sandbox" | "reduced" | "none";
