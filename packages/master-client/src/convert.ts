@@ -1,0 +1,375 @@
+/**
+ * The one place where SDK types meet the generated wire types, both ways, with the enum tables.
+ * Friendly input is validated on the way out (errors name the field and the value); wire values
+ * are read on the way in, with enum values this SDK version does not know mapped to "unknown".
+ */
+import * as wire from "@opencode-worker/shared";
+import { InternalError, InvalidArgumentError } from "./errors.js";
+import type { JobEvent } from "./job-event.js";
+import type { JobResult, JobPhase, JobState, TerminationReason } from "./job-result.js";
+import type { JobSpec, NetworkAccess } from "./job-spec.js";
+import type { CancelOutcome, JobStatus, ResourceUsage, SessionInfo } from "./job-status.js";
+import type { LatencySummary, WorkerMetrics } from "./worker-metrics.js";
+import {
+  invalid,
+  readBoolean,
+  readByteSize,
+  readBytes,
+  readJobId,
+  readNonEmptyString,
+  readNonNegativeInteger,
+  readObject,
+  readOneOf,
+  readPositiveInteger,
+  readPositiveNumber,
+  readRecord,
+  readString,
+  readStringArray,
+} from "./validate.js";
+
+// Enum tables. Keyed by every generated value, so a value added to the proto fails to compile here
+// until it is given a name; UNSPECIFIED and UNRECOGNIZED say "unknown" rather than guess.
+
+const JOB_STATES: Record<wire.JobState, JobState> = {
+  [wire.JobState.JOB_STATE_UNSPECIFIED]: "unknown",
+  [wire.JobState.JOB_STATE_QUEUED]: "queued",
+  [wire.JobState.JOB_STATE_PREPARING]: "preparing",
+  [wire.JobState.JOB_STATE_RUNNING]: "running",
+  [wire.JobState.JOB_STATE_COLLECTING]: "collecting",
+  [wire.JobState.JOB_STATE_FINISHED]: "finished",
+  [wire.JobState.JOB_STATE_FAILED]: "failed",
+  [wire.JobState.JOB_STATE_TIMED_OUT]: "timed_out",
+  [wire.JobState.JOB_STATE_CANCELLED]: "cancelled",
+  [wire.JobState.UNRECOGNIZED]: "unknown",
+};
+
+const FINAL_STATES: ReadonlySet<JobState> = new Set(["finished", "failed", "timed_out", "cancelled"]);
+
+const PHASES: Record<wire.Phase, JobPhase> = {
+  [wire.Phase.PHASE_UNSPECIFIED]: "unknown",
+  [wire.Phase.PHASE_INIT]: "init",
+  [wire.Phase.PHASE_PREPARE]: "prepare",
+  [wire.Phase.PHASE_EXECUTE]: "execute",
+  [wire.Phase.PHASE_COLLECT]: "collect",
+  [wire.Phase.PHASE_DESTROY]: "destroy",
+  [wire.Phase.UNRECOGNIZED]: "unknown",
+};
+
+const REASONS: Record<wire.TerminationReason, TerminationReason> = {
+  [wire.TerminationReason.TERMINATION_REASON_UNSPECIFIED]: "unknown",
+  [wire.TerminationReason.TERMINATION_REASON_EXITED]: "exited",
+  [wire.TerminationReason.TERMINATION_REASON_SIGNALED]: "signaled",
+  [wire.TerminationReason.TERMINATION_REASON_TIMEOUT]: "timeout",
+  [wire.TerminationReason.TERMINATION_REASON_IDLE_TIMEOUT]: "idle_timeout",
+  [wire.TerminationReason.TERMINATION_REASON_MEMORY_LIMIT]: "memory_limit",
+  [wire.TerminationReason.TERMINATION_REASON_OUTPUT_LIMIT]: "output_limit",
+  [wire.TerminationReason.TERMINATION_REASON_PIDS_LIMIT]: "pids_limit",
+  [wire.TerminationReason.TERMINATION_REASON_DISK_LIMIT]: "disk_limit",
+  [wire.TerminationReason.TERMINATION_REASON_CANCELLED]: "cancelled",
+  [wire.TerminationReason.TERMINATION_REASON_POLICY_DENIED]: "policy_denied",
+  [wire.TerminationReason.TERMINATION_REASON_WORKER_ERROR]: "worker_error",
+  [wire.TerminationReason.UNRECOGNIZED]: "unknown",
+};
+
+const OUTPUT_STREAMS: Record<wire.OutputStream, "stdout" | "stderr" | undefined> = {
+  [wire.OutputStream.OUTPUT_STREAM_UNSPECIFIED]: undefined,
+  [wire.OutputStream.OUTPUT_STREAM_STDOUT]: "stdout",
+  [wire.OutputStream.OUTPUT_STREAM_STDERR]: "stderr",
+  [wire.OutputStream.UNRECOGNIZED]: undefined,
+};
+
+const NETWORK_POLICIES: Record<NetworkAccess, wire.NetworkPolicy> = {
+  restricted: wire.NetworkPolicy.NETWORK_POLICY_RESTRICTED,
+  open: wire.NetworkPolicy.NETWORK_POLICY_OPEN,
+};
+
+// Decoded enums are plain numbers, so a newer worker can send one outside the table.
+const jobState = (value: wire.JobState): JobState => JOB_STATES[value] ?? "unknown";
+const jobPhase = (value: wire.Phase): JobPhase => PHASES[value] ?? "unknown";
+const terminationReason = (value: wire.TerminationReason): TerminationReason => REASONS[value] ?? "unknown";
+
+// ---- SDK -> wire ----
+
+const SPEC_KEYS = [
+  "jobId", "command", "argv", "files", "env", "cwd", "stdin", "limits", "network", "config", "artifacts",
+] as const;
+const LIMIT_KEYS = ["cpu", "memory", "timeoutMs", "maxOutput", "maxPids", "maxDisk", "idleTimeoutMs"] as const;
+const CONFIG_KEYS = ["mode", "provider", "model", "telemetry"] as const;
+const MAX_UINT32 = 0xffff_ffff;
+
+/**
+ * Validates a friendly spec and builds the wire spec. The job id is resolved here, once, so every
+ * attempt of a retried Dispatch carries the same one.
+ */
+export function toWireSpec(input: JobSpec, generateJobId: () => string): wire.JobSpec {
+  const spec = readObject("spec", input, SPEC_KEYS, "");
+  const files = toWireFiles(spec.files);
+  const network = spec.network === undefined ? undefined : readOneOf("network", spec.network, ["restricted", "open"]);
+  return {
+    jobId: spec.jobId === undefined ? generateJobId() : readJobId("jobId", spec.jobId),
+    ...toWireCommand(spec.command, spec.argv),
+    files: files.contents,
+    fileModes: files.modes,
+    env: new Map(
+      Object.entries(spec.env === undefined ? {} : readRecord("env", spec.env)).map(
+        ([name, value]) => [name, readString(`env.${name}`, value)] as const,
+      ),
+    ),
+    cwd: spec.cwd === undefined ? "" : readString("cwd", spec.cwd),
+    stdin: spec.stdin === undefined ? Buffer.alloc(0) : readBytes("stdin", spec.stdin),
+    limits: spec.limits === undefined ? undefined : toWireLimits(spec.limits),
+    config: spec.config === undefined && network === undefined ? undefined : toWireConfig(spec.config, network),
+    artifacts: spec.artifacts === undefined ? [] : readStringArray("artifacts", spec.artifacts),
+  };
+}
+
+function toWireCommand(command: unknown, argv: unknown): Pick<wire.JobSpec, "command" | "argv"> {
+  if ((command === undefined) === (argv === undefined)) {
+    throw new InvalidArgumentError(
+      `command: set exactly one of \`command\` (a shell line) and \`argv\` (a program and its arguments), ` +
+        `got ${command === undefined ? "neither" : "both"}`,
+      { field: "command" },
+    );
+  }
+  if (command !== undefined) return { command: readNonEmptyString("command", command), argv: [] };
+  const args = readStringArray("argv", argv);
+  if (args.length === 0 || args[0] === "") throw invalid("argv", "a program followed by its arguments", argv);
+  return { command: "", argv: args };
+}
+
+function toWireFiles(files: unknown): { contents: Map<string, Buffer>; modes: Map<string, number> } {
+  const contents = new Map<string, Buffer>();
+  const modes = new Map<string, number>();
+  for (const [path, file] of Object.entries(files === undefined ? {} : readRecord("files", files))) {
+    const field = `files[${JSON.stringify(path)}]`;
+    if (path === "") throw invalid("files", "relative paths as keys", "");
+    if (typeof file === "string" || file instanceof Uint8Array) {
+      contents.set(path, readBytes(field, file));
+      continue;
+    }
+    const entry = readObject(field, file, ["content", "mode"]);
+    contents.set(path, readBytes(`${field}.content`, entry.content));
+    if (entry.mode !== undefined) modes.set(path, readFileMode(`${field}.mode`, entry.mode));
+  }
+  return { contents, modes };
+}
+
+function readFileMode(field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0o7777) {
+    throw invalid(field, "permission bits like 0o755", value);
+  }
+  return value;
+}
+
+function toWireLimits(input: unknown): wire.JobLimits {
+  const limits = readObject("limits", input, LIMIT_KEYS);
+  const maxPids = limits.maxPids === undefined ? undefined : readPositiveInteger("limits.maxPids", limits.maxPids);
+  if (maxPids !== undefined && maxPids > MAX_UINT32) throw invalid("limits.maxPids", "at most 4294967295", maxPids);
+  return {
+    cpu: limits.cpu === undefined ? undefined : readPositiveNumber("limits.cpu", limits.cpu),
+    memoryBytes: limits.memory === undefined ? undefined : readByteSize("limits.memory", limits.memory),
+    timeoutMs: limits.timeoutMs === undefined ? undefined : readPositiveInteger("limits.timeoutMs", limits.timeoutMs),
+    maxOutputBytes: limits.maxOutput === undefined ? undefined : readByteSize("limits.maxOutput", limits.maxOutput),
+    maxPids,
+    maxDiskBytes: limits.maxDisk === undefined ? undefined : readByteSize("limits.maxDisk", limits.maxDisk),
+    idleTimeoutMs:
+      limits.idleTimeoutMs === undefined
+        ? undefined
+        : readNonNegativeInteger("limits.idleTimeoutMs", limits.idleTimeoutMs),
+  };
+}
+
+function toWireConfig(input: unknown, network: NetworkAccess | undefined): wire.SessionConfig {
+  const config = input === undefined ? {} : readObject("config", input, CONFIG_KEYS);
+  return {
+    mode: config.mode === undefined ? "" : readString("config.mode", config.mode),
+    provider: config.provider === undefined ? "" : readString("config.provider", config.provider),
+    model: config.model === undefined ? "" : readString("config.model", config.model),
+    network: network === undefined ? wire.NetworkPolicy.NETWORK_POLICY_UNSPECIFIED : NETWORK_POLICIES[network],
+    telemetry: config.telemetry === undefined ? false : readBoolean("config.telemetry", config.telemetry),
+  };
+}
+
+// ---- wire -> SDK ----
+
+/** A message the worker must send; its absence means a broken or incompatible worker. */
+export function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new InternalError(`the worker's answer has no ${what}; is it the same version?`);
+  return value;
+}
+
+export function fromWireResult(result: wire.JobResult): JobResult {
+  const state = jobState(result.state);
+  const reason = terminationReason(result.reason);
+  const metrics = result.metrics;
+  return {
+    jobId: result.jobId,
+    sessionId: result.sessionId,
+    state,
+    reason,
+    exitCode: result.exitCode,
+    signal: result.signal === "" ? undefined : result.signal,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    // Getters, so a large output is not held twice when nobody reads it as text.
+    get stdoutText() {
+      return this.stdout.toString("utf8");
+    },
+    get stderrText() {
+      return this.stderr.toString("utf8");
+    },
+    stdoutTruncated: result.stdoutTruncated,
+    stderrTruncated: result.stderrTruncated,
+    stdoutTotalBytes: result.stdoutTotalBytes,
+    stderrTotalBytes: result.stderrTotalBytes,
+    artifacts: result.artifacts.map((artifact) => ({
+      path: artifact.path,
+      sizeBytes: artifact.sizeBytes,
+      sha256: artifact.sha256,
+      ...(artifact.contentInline ? { content: artifact.content } : {}),
+    })),
+    skippedArtifacts: result.skippedArtifacts.map(({ path, reason: why }) => ({ path, reason: why })),
+    durationMs: metrics?.durationMs ?? 0,
+    queueMs: metrics?.queueMs ?? 0,
+    phaseMs: {
+      initMs: metrics?.initMs ?? 0,
+      prepareMs: metrics?.prepareMs ?? 0,
+      executeMs: metrics?.executeMs ?? 0,
+      collectMs: metrics?.collectMs ?? 0,
+      destroyMs: metrics?.destroyMs ?? 0,
+    },
+    cpuTimeMs: metrics?.cpuTimeMs ?? 0,
+    memoryPeakBytes: metrics?.memoryPeakBytes ?? 0,
+    processesReaped: metrics?.processesReaped ?? 0,
+    workerId: metrics?.workerId ?? "",
+    timedOut: state === "timed_out" || reason === "timeout" || reason === "idle_timeout",
+    isCanceled: state === "cancelled" || reason === "cancelled",
+    // JobFailedError's message is this one, so it is never empty.
+    message: result.message || describeEnd(result.jobId, state, reason, result.exitCode, result.signal),
+    isolation: result.isolation,
+    unenforcedLimits: result.unenforcedLimits,
+  };
+}
+
+function describeEnd(
+  jobId: string,
+  state: JobState,
+  reason: TerminationReason,
+  exitCode: number | undefined,
+  signal: string,
+): string {
+  const how = [reason, exitCode === undefined ? "" : `exit code ${exitCode}`, signal].filter(Boolean).join(", ");
+  return `job ${jobId} ended ${state} (${how})`;
+}
+
+/** The SDK event, or undefined for a kind this SDK version does not know (its seq still counts). */
+export function fromWireEvent(event: wire.JobEvent): JobEvent | undefined {
+  const base = { seq: event.seq, timestamp: new Date(event.timestampUnixMs), jobId: event.jobId };
+  const kind = event.kind;
+  switch (kind?.$case) {
+    case "accepted":
+      return {
+        ...base,
+        type: "accepted",
+        sessionId: kind.value.sessionId,
+        state: jobState(kind.value.state),
+        queuePosition: kind.value.queuePosition,
+      };
+    case "phaseChanged":
+      return { ...base, type: "phase", phase: jobPhase(kind.value.phase), state: jobState(kind.value.state) };
+    case "output": {
+      const stream = OUTPUT_STREAMS[kind.value.stream];
+      return stream && { ...base, type: "output", stream, data: kind.value.data, offset: kind.value.offset };
+    }
+    case "resourceSample":
+      return { ...base, type: "usage", usage: fromWireUsage(kind.value.usage) };
+    case "completed":
+      return { ...base, type: "completed", result: fromWireResult(kind.value) };
+    case "keepalive":
+      return { ...base, type: "keepalive" };
+    default:
+      return undefined;
+  }
+}
+
+/** Usage is all zeros when absent, as proto3 reads an absent message. */
+function fromWireUsage(usage: wire.ResourceUsage | undefined): ResourceUsage {
+  return {
+    cpuTimeMs: usage?.cpuTimeMs ?? 0,
+    memoryBytes: usage?.memoryBytes ?? 0,
+    memoryPeakBytes: usage?.memoryPeakBytes ?? 0,
+    pids: usage?.pids ?? 0,
+  };
+}
+
+export function fromWireStatus(status: wire.JobStatus): JobStatus {
+  const state = jobState(status.state);
+  const noReason = status.reason === wire.TerminationReason.TERMINATION_REASON_UNSPECIFIED;
+  return {
+    jobId: status.jobId,
+    sessionId: status.sessionId,
+    state,
+    phase: jobPhase(status.phase),
+    ended: FINAL_STATES.has(state),
+    reason: noReason ? undefined : terminationReason(status.reason),
+    createdAt: new Date(status.createdUnixMs),
+    startedAt: status.startedUnixMs === 0 ? undefined : new Date(status.startedUnixMs),
+    endedAt: status.endedUnixMs === 0 ? undefined : new Date(status.endedUnixMs),
+    queueMs: status.queueMs,
+    elapsedMs: status.elapsedMs,
+    usage: status.usage && fromWireUsage(status.usage),
+    lastSeq: status.lastSeq,
+  };
+}
+
+export function fromWireSession(session: wire.SessionInfo): SessionInfo {
+  return {
+    sessionId: session.sessionId,
+    jobId: session.jobId,
+    state: jobState(session.state),
+    phase: jobPhase(session.phase),
+    ageMs: session.ageMs,
+    usage: session.usage && fromWireUsage(session.usage),
+  };
+}
+
+export function fromWireCancel(response: wire.CancelResponse): CancelOutcome {
+  return { cancelled: response.cancelled, state: jobState(response.state) };
+}
+
+export function fromWireMetrics(metrics: wire.GetMetricsResponse): WorkerMetrics {
+  return {
+    workerId: metrics.workerId,
+    version: metrics.version,
+    uptimeMs: metrics.uptimeMs,
+    concurrency: metrics.concurrency,
+    maxQueued: metrics.maxQueued,
+    active: metrics.active,
+    queued: metrics.queued,
+    jobsTotal: metrics.jobsTotal,
+    outcomes: metrics.outcomes.map((outcome) => ({
+      state: jobState(outcome.state),
+      reason: terminationReason(outcome.reason),
+      count: outcome.count,
+    })),
+    jobLatency: fromWireLatency(metrics.jobLatency),
+    queueLatency: fromWireLatency(metrics.queueLatency),
+    rssBytes: metrics.rssBytes,
+    heapUsedBytes: metrics.heapUsedBytes,
+    isolationMode: metrics.isolationMode,
+    isolationDetails: metrics.isolationDetails,
+    draining: metrics.draining,
+    retainedResults: metrics.retainedResults,
+    retainedResultBytes: metrics.retainedResultBytes,
+  };
+}
+
+function fromWireLatency(latency: wire.LatencySummary | undefined): LatencySummary {
+  return {
+    count: latency?.count ?? 0,
+    p50Ms: latency?.p50Ms ?? 0,
+    p90Ms: latency?.p90Ms ?? 0,
+    p99Ms: latency?.p99Ms ?? 0,
+    maxMs: latency?.maxMs ?? 0,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * What a job produced. A job that failed has exactly the same shape as one that succeeded
+ * (`JobFailedError` implements `JobResult`), so code reading a result never needs two paths.
+ */
+
+/**
+ * Where a job is in its life. "unknown" is a state this SDK version does not know (a newer worker).
+ * The last four are final.
+ */
+export type JobState =
+  | "queued"
+  | "preparing"
+  | "running"
+  | "collecting"
+  | "finished"
+  | "failed"
+  | "timed_out"
+  | "cancelled"
+  | "unknown";
+
+export type JobPhase = "init" | "prepare" | "execute" | "collect" | "destroy" | "unknown";
+
+/** Why a job ended; the first cause wins. "unknown" is a reason this SDK version does not know. */
+export type TerminationReason =
+  | "exited"
+  | "signaled"
+  | "timeout"
+  | "idle_timeout"
+  | "memory_limit"
+  | "output_limit"
+  | "pids_limit"
+  | "disk_limit"
+  | "cancelled"
+  | "policy_denied"
+  | "worker_error"
+  | "unknown";
+
+/** A collected file of the output dir. */
+export interface JobArtifact {
+  /** Relative to the output dir, '/'-separated. */
+  path: string;
+  sizeBytes: number;
+  /** Hex sha256 of the content. */
+  sha256: string;
+  /** The content, when it was small enough to travel inline; otherwise read it with `readArtifact()`. */
+  content?: Buffer;
+}
+
+/** A file of the output dir that was not collected, and why. */
+export interface SkippedArtifact {
+  path: string;
+  reason: string;
+}
+
+/** Time spent in each phase, in ms. */
+export interface PhaseDurations {
+  initMs: number;
+  prepareMs: number;
+  executeMs: number;
+  collectMs: number;
+  destroyMs: number;
+}
+
+export interface JobResult {
+  readonly jobId: string;
+  readonly sessionId: string;
+  readonly state: JobState;
+  readonly reason: TerminationReason;
+  /** Set when the command exited by itself. */
+  readonly exitCode?: number;
+  /** Set when the command was killed by a signal, e.g. "SIGKILL". */
+  readonly signal?: string;
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  /** `stdout` decoded as UTF-8. */
+  readonly stdoutText: string;
+  /** `stderr` decoded as UTF-8. */
+  readonly stderrText: string;
+  /** True when `stdout` holds less than the job wrote (`stdoutTotalBytes`). */
+  readonly stdoutTruncated: boolean;
+  readonly stderrTruncated: boolean;
+  readonly stdoutTotalBytes: number;
+  readonly stderrTotalBytes: number;
+  readonly artifacts: JobArtifact[];
+  readonly skippedArtifacts: SkippedArtifact[];
+  /** From leaving the queue to the result (INIT through DESTROY). */
+  readonly durationMs: number;
+  readonly queueMs: number;
+  readonly phaseMs: PhaseDurations;
+  readonly cpuTimeMs: number;
+  readonly memoryPeakBytes: number;
+  /** Processes of the job's tree the worker killed: leftovers after the command exited, or the whole tree when it stopped the job. */
+  readonly processesReaped: number;
+  readonly workerId: string;
+  /** The job hit `limits.timeoutMs` or `limits.idleTimeoutMs`. */
+  readonly timedOut: boolean;
+  /** The job was cancelled (by `cancel()` or the worker). */
+  readonly isCanceled: boolean;
+  /** One line for a human: what happened and what to change. */
+  readonly message: string;
+  /** How the job was isolated, e.g. "sandbox" or "none (trusted, unsandboxed)". */
+  readonly isolation: string;
+  /** Limits the worker could not enforce for this job. */
+  readonly unenforcedLimits: string[];
+}

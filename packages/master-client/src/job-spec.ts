@@ -1,0 +1,61 @@
+/** What a caller asks a worker to run: the friendly form the SDK validates and turns into the wire spec. */
+
+/** An input file: its content, or its content with permission bits (e.g. `0o755` for a script). */
+export type FileInput = string | Uint8Array | { content: string | Uint8Array; mode?: number };
+
+/** A byte count, or a size as people write it: `"512MiB"`, `"2GB"`, `"1.5 GiB"`. */
+export type ByteSize = number | string;
+
+/** Whether the job may reach the network. The worker refuses "open" unless its configuration allows it. */
+export type NetworkAccess = "restricted" | "open";
+
+/** Resource limits; an unset field takes the worker's default, a value above its maximum is refused. */
+export interface JobLimitsInput {
+  /** CPU cores, fractional: 0.5 is half a core. */
+  cpu?: number;
+  memory?: ByteSize;
+  /** Wall-clock lifetime of the command in ms, enforced by the worker. Not the RPC deadline (`requestTimeoutMs`). */
+  timeoutMs?: number;
+  /** Total stdout plus stderr; the job is stopped when it writes more. */
+  maxOutput?: ByteSize;
+  maxPids?: number;
+  /** Bytes the job may write into its session. */
+  maxDisk?: ByteSize;
+  /** Stops the job after this long without output, in ms; 0 disables it. */
+  idleTimeoutMs?: number;
+}
+
+/** The agent session's configuration, written into the session as opencode.json. */
+export interface SessionConfigInput {
+  mode?: string;
+  provider?: string;
+  model?: string;
+  telemetry?: boolean;
+}
+
+/** A job: one command with its inputs. Exactly one of `command` and `argv` is set. */
+export interface JobSpec {
+  /**
+   * `[A-Za-z0-9._-]{1,128}`. Dispatching the same id with the same spec returns the existing job.
+   * @default a UUIDv7 chosen by the SDK before the first attempt, so a retried dispatch cannot start a second job
+   */
+  jobId?: string;
+  /** A shell command line, run by `/bin/sh -c`. */
+  command?: string;
+  /** A program and its arguments, exec'd without a shell. */
+  argv?: string[];
+  /** Files written into the work dir before the command runs: relative path -> content. Strings are UTF-8. */
+  files?: Record<string, FileInput>;
+  /** Environment variables on top of the worker's safe defaults. */
+  env?: Record<string, string>;
+  /** Working directory relative to the work dir. @default the work dir */
+  cwd?: string;
+  /** Fed to standard input, which is then closed. Strings are UTF-8. */
+  stdin?: string | Uint8Array;
+  limits?: JobLimitsInput;
+  /** @default "restricted" */
+  network?: NetworkAccess;
+  config?: SessionConfigInput;
+  /** Glob patterns relative to the output dir selecting the artifacts to collect. @default every regular file */
+  artifacts?: string[];
+}

@@ -1,0 +1,181 @@
+/**
+ * The call layer under the SDK: every RPC goes through here to get its deadline, its AbortSignal,
+ * its retries and the SDK's error for a failed status. Nothing above it touches grpc-js calls.
+ */
+import { type Client, Metadata, status } from "@grpc/grpc-js";
+import { WorkerServiceService } from "@opencode-worker/shared";
+import { abortError, ConnectionError, errorFromStatus, InternalError, type WorkerClientError } from "./errors.js";
+import { type RetryPolicy, type Rpc, withRetry, withStreamRetry } from "./retry.js";
+import { readPositiveInteger } from "./validate.js";
+
+type Definitions = typeof WorkerServiceService;
+type RequestOf<K extends Rpc> = Parameters<Definitions[K]["requestSerialize"]>[0];
+type ResponseOf<K extends Rpc> = ReturnType<Definitions[K]["responseDeserialize"]>;
+type UnaryRpc = { [K in Rpc]: Definitions[K]["responseStream"] extends true ? never : K }[Rpc];
+type StreamRpc = Exclude<Rpc, UnaryRpc>;
+
+interface MethodDefinition<Request, Response> {
+  path: string;
+  requestSerialize(value: Request): Buffer;
+  responseDeserialize(value: Buffer): Response;
+}
+
+function definition<K extends Rpc>(rpc: K): MethodDefinition<RequestOf<K>, ResponseOf<K>> {
+  // TypeScript cannot relate an indexed definition to its own request type for a generic key.
+  return WorkerServiceService[rpc] as unknown as MethodDefinition<RequestOf<K>, ResponseOf<K>>;
+}
+
+/** Per-call settings every SDK method accepts. */
+export interface RequestOptions {
+  /** Cancels the call; it then rejects with an `AbortError` whose `cause` is the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * The deadline of this call, in ms, retries included. Bounds one RPC, never the job: a job's
+   * lifetime is `limits.timeoutMs`, and `wait()` asks again until the job ends.
+   * @default the client's `requestTimeoutMs`
+   */
+  requestTimeoutMs?: number;
+}
+
+interface CallContext {
+  signal?: AbortSignal;
+  /** Named in errors, so a failure says which job it was about. */
+  jobId?: string;
+}
+
+/** A grpc-js status error, as opposed to anything else a call can throw. */
+function isStatusError(error: unknown): error is { code: status; details: string } {
+  return typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "number";
+}
+
+export class Transport {
+  readonly #client: Client;
+  readonly #address: string;
+  #closed = false;
+
+  constructor(
+    client: Client,
+    address: string,
+    readonly requestTimeoutMs: number,
+    readonly retryPolicy: RetryPolicy,
+  ) {
+    this.#client = client;
+    this.#address = address;
+  }
+
+  /** A unary call bounded by `requestTimeoutMs` (the whole call, retries included), retried per the policy. */
+  unary<K extends UnaryRpc>(
+    rpc: K,
+    request: RequestOf<K>,
+    options: RequestOptions & CallContext = {},
+  ): Promise<ResponseOf<K>> {
+    const requestTimeoutMs =
+      options.requestTimeoutMs === undefined
+        ? this.requestTimeoutMs
+        : readPositiveInteger("requestTimeoutMs", options.requestTimeoutMs);
+    const deadline = Date.now() + requestTimeoutMs;
+    return withRetry(rpc, this.retryPolicy, { signal: options.signal, deadline }, () =>
+      this.#unaryAttempt(rpc, request, deadline, requestTimeoutMs, options),
+    );
+  }
+
+  #unaryAttempt<K extends UnaryRpc>(
+    rpc: K,
+    request: RequestOf<K>,
+    deadline: number,
+    requestTimeoutMs: number,
+    { signal, jobId }: CallContext,
+  ): Promise<ResponseOf<K>> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal, jobId));
+      const method = definition(rpc);
+      const call = this.#openClient().makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new Metadata(),
+        { deadline: new Date(deadline) },
+        (error, response) => {
+          signal?.removeEventListener("abort", cancel);
+          if (signal?.aborted) reject(abortError(signal, jobId));
+          else if (error) reject(errorFromStatus(error, { rpc, jobId, requestTimeoutMs }));
+          else if (response === undefined) reject(new InternalError(`${rpc}: the worker sent no response`, { jobId }));
+          else resolve(response);
+        },
+      );
+      const cancel = (): void => call.cancel();
+      signal?.addEventListener("abort", cancel, { once: true });
+    });
+  }
+
+  /**
+   * A server stream with no deadline (it lasts as long as the job), reopened after retryable
+   * failures: `request` builds each attempt from the caller's progress (after_seq, offset), or
+   * returns undefined when nothing is left to ask for. Leaving the loop early cancels the call,
+   * so the worker stops sending.
+   */
+  stream<K extends StreamRpc>(
+    rpc: K,
+    request: () => RequestOf<K> | undefined,
+    context: CallContext,
+  ): AsyncGenerator<ResponseOf<K>, void, undefined> {
+    return withStreamRetry(rpc, this.retryPolicy, context.signal, () => this.#streamAttempt(rpc, request(), context));
+  }
+
+  async *#streamAttempt<K extends StreamRpc>(
+    rpc: K,
+    request: RequestOf<K> | undefined,
+    { signal, jobId }: CallContext,
+  ): AsyncGenerator<ResponseOf<K>, void, undefined> {
+    if (request === undefined) return;
+    if (signal?.aborted) throw abortError(signal, jobId);
+    const method = definition(rpc);
+    const call = this.#openClient().makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      new Metadata(),
+      {},
+    );
+    const cancel = (): void => call.cancel();
+    signal?.addEventListener("abort", cancel, { once: true });
+    try {
+      for await (const message of call) yield message as ResponseOf<K>;
+    } catch (error) {
+      if (signal?.aborted) throw abortError(signal, jobId);
+      throw this.#streamError(rpc, error, jobId);
+    } finally {
+      signal?.removeEventListener("abort", cancel);
+      // When the consumer left early, cancelling makes grpc-js emit a CANCELLED 'error' nobody waits
+      // for any more; the listener keeps that expected status from becoming an uncaught exception.
+      call.on("error", () => undefined);
+      call.cancel();
+    }
+  }
+
+  #streamError(rpc: Rpc, error: unknown, jobId: string | undefined): WorkerClientError {
+    if (isStatusError(error)) return errorFromStatus(error, { rpc, jobId });
+    return new InternalError(`${rpc}: the stream failed: ${String(error)}`, { jobId, cause: error });
+  }
+
+  /** Waits until the channel is connected, or fails at the deadline. */
+  waitForReady(deadline: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#openClient().waitForReady(new Date(deadline), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  #openClient(): Client {
+    if (this.#closed) {
+      throw new ConnectionError(`the client for ${this.#address} is closed; create a new one with WorkerClient.connect()`);
+    }
+    return this.#client;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#client.close();
+  }
+}

@@ -1,0 +1,153 @@
+import { uuidv7, type JobSpec as WireJobSpec, WorkerServiceClient } from "@opencode-worker/shared";
+import { fromWireMetrics, fromWireSession, required, toWireSpec } from "./convert.js";
+import { ConnectionError, JobFailedError } from "./errors.js";
+import type { JobEvent } from "./job-event.js";
+import { JobHandle } from "./job-handle.js";
+import { jobEvents } from "./job-events.js";
+import type { JobResult } from "./job-result.js";
+import type { JobSpec } from "./job-spec.js";
+import type { SessionInfo } from "./job-status.js";
+import { compileClientOptions, type WorkerClientOptions } from "./options.js";
+import { type RequestOptions, Transport } from "./transport.js";
+import { readJobId } from "./validate.js";
+import type { WorkerMetrics } from "./worker-metrics.js";
+
+/**
+ * The SDK picks a job's id itself, before the first attempt, so a retried Dispatch names the same job
+ * instead of starting a second one; a UUIDv7, the same kind the worker would assign.
+ */
+const newJobId = (): string => uuidv7();
+
+/** The events of a job `stream()` dispatched; iterate it once. */
+export interface JobStream extends AsyncIterable<JobEvent> {
+  /** The job's id, chosen before dispatch: use it with `client.job()` to cancel or collect. */
+  readonly jobId: string;
+}
+
+/**
+ * A connection to one worker. `connect()` checks that a worker answers, `lazy()` connects on the
+ * first call, `close()` releases the channel. Every call takes an AbortSignal and a deadline
+ * (`requestTimeoutMs`); idempotent calls are retried after UNAVAILABLE.
+ */
+export class WorkerClient {
+  readonly #transport: Transport;
+
+  private constructor(
+    transport: Transport,
+    /** The worker's `host:port`. */
+    readonly address: string,
+  ) {
+    this.#transport = transport;
+  }
+
+  /**
+   * Connects and verifies: waits for the channel to be ready, then asks the worker for its
+   * metrics, both within `requestTimeoutMs`.
+   * @throws ConnectionError when no worker answers at the address in time
+   */
+  static async connect(options: WorkerClientOptions = {}): Promise<WorkerClient> {
+    const client = WorkerClient.lazy(options);
+    const timeoutMs = client.#transport.requestTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    try {
+      await client.#transport.waitForReady(deadline);
+      await client.#transport.unary("getMetrics", {}, { requestTimeoutMs: Math.max(1, deadline - Date.now()) });
+    } catch (error) {
+      client.close();
+      throw new ConnectionError(
+        `no worker answered at ${client.address} within requestTimeoutMs (${timeoutMs} ms): ` +
+          `${error instanceof Error ? error.message : String(error)}; check \`address\` and that the worker runs`,
+        { cause: error },
+      );
+    }
+    return client;
+  }
+
+  /** A client that connects on its first call and checks nothing now. */
+  static lazy(options: WorkerClientOptions = {}): WorkerClient {
+    const compiled = compileClientOptions(options);
+    const grpcClient = new WorkerServiceClient(compiled.address, compiled.credentials, compiled.grpcOptions);
+    return new WorkerClient(
+      new Transport(grpcClient, compiled.address, compiled.requestTimeoutMs, compiled.retry),
+      compiled.address,
+    );
+  }
+
+  /**
+   * Starts a job and returns at once. Without `spec.jobId` the SDK picks one before the first
+   * attempt, so a retried dispatch never starts a second job.
+   * @throws InvalidArgumentError for a bad spec, locally (naming the field) or from the worker
+   */
+  async dispatch(spec: JobSpec, options: RequestOptions = {}): Promise<JobHandle> {
+    return this.#dispatch(toWireSpec(spec, newJobId), options);
+  }
+
+  async #dispatch(spec: WireJobSpec, options: RequestOptions): Promise<JobHandle> {
+    const response = await this.#transport.unary("dispatch", { spec }, { ...options, jobId: spec.jobId });
+    return new JobHandle(this.#transport, response.jobId || spec.jobId, response.sessionId);
+  }
+
+  /**
+   * Dispatches a job and waits for its result.
+   * Aborting cancels the job as well, since the caller holds no handle to it.
+   * @throws JobFailedError when the job ended other than "finished"; it carries the whole result
+   */
+  async run(spec: JobSpec, options: RequestOptions = {}): Promise<JobResult> {
+    const wireSpec = toWireSpec(spec, newJobId);
+    let result: JobResult;
+    try {
+      result = await (await this.#dispatch(wireSpec, options)).wait(options);
+    } catch (error) {
+      if (options.signal?.aborted) await this.#cancelAbandoned(wireSpec.jobId);
+      throw error;
+    }
+    if (result.state !== "finished") throw new JobFailedError(result);
+    return result;
+  }
+
+  /**
+   * Best effort, and its failure is dropped: the abort is what the caller must see, the job may never
+   * have reached the worker (NOT_FOUND), and the worker's own limits still end it if this cannot.
+   */
+  async #cancelAbandoned(jobId: string): Promise<void> {
+    await this.#transport
+      .unary("cancel", { jobId, reason: "the caller aborted run()" }, { jobId })
+      .catch(() => undefined);
+  }
+
+  /**
+   * Dispatches a job and streams its events in one call, when iteration starts. Resumes after a
+   * dropped connection like `JobHandle.events()`; breaking out cancels the stream, not the job.
+   */
+  stream(spec: JobSpec, options: Pick<RequestOptions, "signal"> = {}): JobStream {
+    const wireSpec = toWireSpec(spec, newJobId);
+    const events = jobEvents(this.#transport, { $case: "spec", value: wireSpec }, wireSpec.jobId, {
+      signal: options.signal,
+    });
+    return { jobId: wireSpec.jobId, [Symbol.asyncIterator]: () => events };
+  }
+
+  /**
+   * A handle to a job already on this worker.
+   * @throws NotFoundError when the worker does not know the job
+   */
+  async job(jobId: string, options: RequestOptions = {}): Promise<JobHandle> {
+    const id = readJobId("jobId", jobId);
+    const response = await this.#transport.unary("status", { jobId: id }, { ...options, jobId: id });
+    return new JobHandle(this.#transport, id, required(response.status, "status").sessionId);
+  }
+
+  async listSessions(options: RequestOptions = {}): Promise<SessionInfo[]> {
+    const response = await this.#transport.unary("listSessions", {}, options);
+    return response.sessions.map(fromWireSession);
+  }
+
+  async metrics(options: RequestOptions = {}): Promise<WorkerMetrics> {
+    return fromWireMetrics(await this.#transport.unary("getMetrics", {}, options));
+  }
+
+  /** Releases the channel; calls made afterwards throw a `ConnectionError`. */
+  close(): void {
+    this.#transport.close();
+  }
+}
