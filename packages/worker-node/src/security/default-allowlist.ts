@@ -2,7 +2,8 @@
  * The command words a job may use unless `governance.command_allowlist` says otherwise: the everyday
  * tools of a coding agent (shells, coreutils, search, archives, VCS, language toolchains, build tools).
  * Shell builtins and keywords are not listed: the command policy allows them, except the ones that run
- * other code (eval, exec, source), which it checks by their arguments.
+ * other code (eval, exec, source), which it checks by their arguments. Wrappers (env, xargs, timeout,
+ * nohup, nice) are listed because the policy checks the command they run as well.
  */
 export const DEFAULT_COMMAND_ALLOWLIST: readonly string[] = [
   // shells
@@ -16,7 +17,7 @@ export const DEFAULT_COMMAND_ALLOWLIST: readonly string[] = [
   "tar", "gzip", "gunzip", "zcat", "zip", "unzip", "xz",
   // process and environment
   "env", "true", "false", "test", "[", "sleep", "date", "which", "id", "whoami", "uname", "nproc",
-  "timeout", "ps", "kill",
+  "timeout", "nohup", "nice", "ps", "kill",
   // version control and toolchains
   "git", "node", "npm", "npx", "pnpm", "yarn", "tsc", "python", "python3", "pip", "pip3", "pytest",
   "make", "cmake", "gcc", "g++", "cc", "c++", "clang", "ld", "cargo", "rustc", "go", "java", "javac",
