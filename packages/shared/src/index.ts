@@ -12,6 +12,7 @@
  */
 export * from "./generated/opencode/worker/v1/job.pb.js";
 export * from "./generated/opencode/worker/v1/worker_service.pb.js";
-export { descriptorSetBase64 } from "./generated/descriptor-set.js";
+export { contractFileDescriptors } from "./descriptor-files.js";
 export { formatBytes, parseByteSize } from "./units.js";
 export { JOB_ID_PATTERN, WORKER_SERVICE_NAME } from "./contract.js";
+export { uuidv7 } from "./uuidv7.js";

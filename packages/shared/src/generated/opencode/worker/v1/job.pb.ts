@@ -425,7 +425,7 @@ export interface SkippedArtifact {
 }
 
 export interface JobMetrics {
-  /** From start of PREPARE to the end of COLLECT. */
+  /** From leaving the queue to the result (INIT through DESTROY). */
   durationMs: number;
   queueMs: number;
   initMs: number;
@@ -437,6 +437,7 @@ export interface JobMetrics {
   memoryPeakBytes: number;
   /** Processes of the job's tree that the worker killed after the command ended. */
   processesReaped: number;
+  destroyMs: number;
 }
 
 /** What the job produced. A job that failed has the same shape as one that succeeded. */
@@ -1667,6 +1668,7 @@ function createBaseJobMetrics(): JobMetrics {
     cpuTimeMs: 0,
     memoryPeakBytes: 0,
     processesReaped: 0,
+    destroyMs: 0,
   };
 }
 
@@ -1701,6 +1703,9 @@ export const JobMetrics: MessageFns<JobMetrics> = {
     }
     if (message.processesReaped !== 0) {
       writer.uint32(80).uint32(message.processesReaped);
+    }
+    if (message.destroyMs !== 0) {
+      writer.uint32(88).uint64(message.destroyMs);
     }
     return writer;
   },
@@ -1798,6 +1803,14 @@ export const JobMetrics: MessageFns<JobMetrics> = {
             message.processesReaped = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.destroyMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1862,6 +1875,11 @@ export const JobMetrics: MessageFns<JobMetrics> = {
         : isSet(object.processes_reaped)
         ? globalThis.Number(object.processes_reaped)
         : 0,
+      destroyMs: isSet(object.destroyMs)
+        ? globalThis.Number(object.destroyMs)
+        : isSet(object.destroy_ms)
+        ? globalThis.Number(object.destroy_ms)
+        : 0,
     };
   },
 
@@ -1897,6 +1915,9 @@ export const JobMetrics: MessageFns<JobMetrics> = {
     if (message.processesReaped !== 0) {
       obj.processesReaped = Math.round(message.processesReaped);
     }
+    if (message.destroyMs !== 0) {
+      obj.destroyMs = Math.round(message.destroyMs);
+    }
     return obj;
   },
 
@@ -1915,6 +1936,7 @@ export const JobMetrics: MessageFns<JobMetrics> = {
     message.cpuTimeMs = object.cpuTimeMs ?? 0;
     message.memoryPeakBytes = object.memoryPeakBytes ?? 0;
     message.processesReaped = object.processesReaped ?? 0;
+    message.destroyMs = object.destroyMs ?? 0;
     return message;
   },
 };
