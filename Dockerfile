@@ -1,0 +1,30 @@
+# opencode-worker node. Jobs are sandboxed with bubblewrap, cgroups and per-job uids, which needs
+# root in the container and a writable cgroup tree, e.g.:
+#   docker run --privileged --cgroupns=host -p 50051:50051 opencode-worker
+# (without them the start-up probe reports the isolation it can get and refuses jobs below
+# security.min_isolation). Listens on 0.0.0.0 inside the container.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN npm install -g pnpm@10.34.9
+COPY pnpm-workspace.yaml package.json pnpm-lock.yaml tsconfig.base.json ./
+COPY packages/shared/package.json packages/shared/
+COPY packages/worker-node/package.json packages/worker-node/
+COPY packages/master-client/package.json packages/master-client/
+COPY bench/package.json bench/
+RUN CI=true pnpm install --frozen-lockfile
+COPY packages packages
+COPY bench bench
+RUN pnpm build && CI=true pnpm --filter @opencode-worker/worker-node deploy --prod --legacy /out
+
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap util-linux ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/opencode-worker
+COPY --from=build /out ./
+ENV OPENCODE_WORKER_GRPC_HOST=0.0.0.0 \
+    OPENCODE_WORKER_SESSION_BASE_DIR=/opt/opencode/sessions
+EXPOSE 50051
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/bin/opencode-worker.js"]
+CMD ["serve"]

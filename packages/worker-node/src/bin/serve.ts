@@ -1,0 +1,18 @@
+import { startWorker } from "../worker.js";
+
+/**
+ * Runs a worker until SIGTERM or SIGINT, then stops it gracefully (running jobs get
+ * worker.shutdown_grace_ms). A second signal exits at once; the sandboxes die with the worker
+ * (--die-with-parent) and the next start-up sweep removes what they left.
+ */
+export async function serve(argv: string[]): Promise<number> {
+  const worker = await startWorker({ argv, env: process.env, cwd: process.cwd() });
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.once(signal, () => process.exit(130));
+      void worker.stop().then(() => resolve(0));
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+}

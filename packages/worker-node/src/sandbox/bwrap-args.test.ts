@@ -1,0 +1,79 @@
+import { describe, expect, it } from "@jest/globals";
+import { assertSandboxableSessionDir, buildSandboxCommand, shellQuote, wrapperScript, type SandboxCommandSpec } from "./bwrap-args.js";
+
+const spec = (overrides: Partial<SandboxCommandSpec> = {}): SandboxCommandSpec => ({
+  tools: { sh: "/bin/sh", bwrap: "/usr/bin/bwrap", setpriv: "/usr/bin/setpriv", env: "/usr/bin/env" },
+  systemMounts: ["--ro-bind", "/usr", "/usr"],
+  sessionDir: "/srv/ow/sessions/session-1",
+  uid: 200001,
+  gid: 200001,
+  network: "restricted",
+  cgroupProcsFiles: ["/sys/fs/cgroup/pids/ow/session-1/cgroup.procs"],
+  rlimits: { nofile: 4096, fileSizeBytes: 1 << 20, nproc: 33 },
+  argv: ["node", "-e", "1"],
+  env: { PATH: "/usr/bin", LD_PRELOAD: "/srv/ow/sessions/session-1/work/x.so" },
+  cwd: "/srv/ow/sessions/session-1/work",
+  ...overrides,
+});
+
+describe("buildSandboxCommand", () => {
+  it("applies the job's environment only after setpriv dropped privileges", () => {
+    const { file, args } = buildSandboxCommand(spec());
+    expect(file).toBe("/bin/sh");
+    const setpriv = args.indexOf("/usr/bin/setpriv");
+    const env = args.indexOf("/usr/bin/env");
+    const preload = args.indexOf("LD_PRELOAD=/srv/ow/sessions/session-1/work/x.so");
+    expect(setpriv).toBeGreaterThan(0);
+    expect(env).toBeGreaterThan(setpriv);
+    expect(preload).toBeGreaterThan(env);
+    expect(args).not.toContain("--setenv");
+    expect(args.slice(setpriv, env)).toEqual([
+      "/usr/bin/setpriv", "--reuid=200001", "--regid=200001", "--clear-groups",
+      "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--",
+    ]);
+    expect(args.slice(env, env + 5)).toEqual(["/usr/bin/env", "-i", "-C", "/srv/ow/sessions/session-1/work", "--"]);
+    expect(args.slice(-3)).toEqual(["node", "-e", "1"]);
+  });
+
+  it("unshares the network only when it is restricted", () => {
+    expect(buildSandboxCommand(spec()).args).toContain("--unshare-net");
+    expect(buildSandboxCommand(spec({ network: "open" })).args).not.toContain("--unshare-net");
+  });
+
+  it("binds the session at its own path, /tmp and /dev/shm to its tmp, with traversable parents", () => {
+    const { args } = buildSandboxCommand(spec());
+    const text = args.join(" ");
+    expect(text).toContain("--bind /srv/ow/sessions/session-1/tmp /tmp --bind /srv/ow/sessions/session-1/tmp /dev/shm");
+    expect(text).toContain("--perms 0755 --dir /srv --perms 0755 --dir /srv/ow --perms 0755 --dir /srv/ow/sessions --bind /srv/ow/sessions/session-1 /srv/ow/sessions/session-1");
+    expect(text).toContain("--cap-drop ALL --cap-add CAP_SETUID --cap-add CAP_SETGID --cap-add CAP_SETPCAP");
+  });
+
+  it("rejects what env(1) or execve would misread", () => {
+    expect(() => buildSandboxCommand(spec({ env: { "A=B": "1" } }))).toThrow(/env/);
+    expect(() => buildSandboxCommand(spec({ argv: ["X=1", "y"] }))).toThrow(/argv\[0\]/);
+    expect(() => buildSandboxCommand(spec({ argv: [] }))).toThrow(/argv/);
+    expect(() => buildSandboxCommand(spec({ cwd: "work" }))).toThrow(/cwd/);
+  });
+
+  it("refuses session dirs the sandbox would hide (/tmp is fine: it is bound first)", () => {
+    expect(() => assertSandboxableSessionDir("/usr/local/s/session-1")).toThrow(/under \/usr/);
+    expect(() => assertSandboxableSessionDir("/dev/shm/session-1")).toThrow(/under \/dev/);
+    expect(() => assertSandboxableSessionDir("/tmp/ow/session-1")).not.toThrow();
+  });
+});
+
+describe("wrapperScript", () => {
+  it("joins every cgroup before anything else and fails closed", () => {
+    const script = wrapperScript(["/a/cgroup.procs", "/b'c/cgroup.procs"], { nofile: 4096, fileSizeBytes: 1 << 20, nproc: 33 });
+    expect(script).toBe(
+      "{ echo $$ >'/a/cgroup.procs' && echo $$ >'/b'\\''c/cgroup.procs'; } 2>/dev/null || " +
+        "{ echo 'opencode-worker sandbox: cannot join the session cgroup' >&2; exit 125; }; " +
+        "ulimit -c 0 && ulimit -n 4096 && ulimit -f 2048 && ulimit -p 33 || " +
+        "{ echo 'opencode-worker sandbox: cannot set rlimits' >&2; exit 125; }; exec \"$@\"",
+    );
+  });
+
+  it("quotes for POSIX sh", () => {
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+});

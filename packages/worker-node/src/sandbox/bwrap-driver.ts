@@ -1,0 +1,506 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rmdir, statfs } from "node:fs/promises";
+import { constants as osConstants } from "node:os";
+import { basename, dirname } from "node:path";
+import type { Readable } from "node:stream";
+import { WorkerError } from "../errors.js";
+import { assertSandboxableSessionDir, buildSandboxCommand, systemMountArgs, type SandboxTools } from "./bwrap-args.js";
+import { openCgroups, type CgroupManager, type KillMethod, type SessionCgroup } from "./cgroup/index.js";
+import type {
+  ExecSpec,
+  LimitBreach,
+  PreparedSandbox,
+  ProcessExit,
+  SandboxDriver,
+  SandboxProcess,
+  SandboxSessionSpec,
+  SandboxUsage,
+} from "./driver.js";
+import { delay, pidsWithUidIn, readProcUids, ticksToMs, trySignal, within } from "./proc-scan.js";
+import { ProcessTree, type TreeSample } from "./process-tree.js";
+import {
+  assertSessionDir,
+  createSubdirs,
+  ensureBaseDir,
+  listSessionDirs,
+  removeTree,
+  sessionPaths,
+} from "./session-layout.js";
+import { mountSessionTmpfs, sessionMountsUnder, unmountSession } from "./session-mount.js";
+import { NoFreeSlotError, UidSlots, type UidSlot } from "./uid-slots.js";
+
+/** bwrap's monitor process and the pid namespace's init live in the session cgroup with the job. */
+export const BWRAP_OVERHEAD_TASKS = 2;
+
+export interface BwrapDriverOptions {
+  /** Absolute path of bubblewrap (security.bwrap_path, resolved). */
+  bwrapPath: string;
+  /** security.sandbox_uid_base. */
+  uidBase: number;
+  /** The session cgroups; without them memory and pids fall back to sampling ("reduced"). */
+  cgroups?: CgroupManager;
+  /** "tmpfs" (a size- and inode-limited mount per session) or a plain directory (disk not enforced). @default tmpfs */
+  storage?: "tmpfs" | "directory";
+  /** Lock dir for the per-slot uids, shared by all workers on the host. @default /run/opencode-worker/uid-slots */
+  slotLockDir?: string;
+  /** Host paths the jobs may read in addition to /usr and /etc (e.g. a toolchain under /opt). @default [] */
+  readOnlyPaths?: string[];
+  /** RLIMIT_NOFILE for jobs. @default 4096 */
+  nofile?: number;
+  /** Sampling period when there are no cgroups. @default 250 */
+  sampleIntervalMs?: number;
+}
+
+export interface CreateBwrapDriverOptions extends Omit<BwrapDriverOptions, "cgroups"> {
+  /** The driver's cgroup, under the worker's own in each hierarchy. @default opencode-worker */
+  cgroupParent?: string;
+  /** false: run without cgroups (reduced). @default true */
+  useCgroups?: boolean;
+  killMethod?: "auto" | KillMethod;
+}
+
+/**
+ * A session's cgroup name: `<tag of its base dir>-session-<id>`. Workers with different base dirs
+ * (tests running in parallel, two workers on one host) then never sweep each other's sessions.
+ */
+export function sessionCgroupName(sessionDir: string): string {
+  return `${baseDirTag(dirname(sessionDir))}-${basename(sessionDir)}`;
+}
+
+function baseDirTag(baseDir: string): string {
+  return createHash("sha256").update(baseDir).digest("hex").slice(0, 8);
+}
+
+/** Opens the cgroups and builds the driver. `details` explains anything that degraded. */
+export async function createBwrapDriver(
+  options: CreateBwrapDriverOptions,
+): Promise<{ driver: BwrapDriver; details: string[] }> {
+  let cgroups: CgroupManager | undefined;
+  let details: string[] = [];
+  if (options.useCgroups !== false) {
+    const opened = await openCgroups({ parentName: options.cgroupParent, killMethod: options.killMethod });
+    cgroups = opened.manager;
+    details = opened.details;
+  }
+  return { driver: new BwrapDriver({ ...options, cgroups }), details };
+}
+
+function findInSandbox(name: string): string {
+  // Must exist inside the sandbox too, which sees /usr (and /bin through its link or bind).
+  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  throw new Error(`sandbox: ${name} not found in /usr/bin or /bin (util-linux and coreutils are required)`);
+}
+
+/**
+ * The `bwrap` driver: each session gets a slot uid/gid, a tmpfs limited in bytes and inodes,
+ * a cgroup (memory, pids, cpu; killed as a whole), and a bubblewrap sandbox run as root without
+ * a user namespace (pid, ipc, uts, cgroup and, unless the network is open, net namespaces;
+ * read-only /usr and /etc, nothing else of the host) that drops to the slot uid with every
+ * capability gone and no_new_privs before the job's first instruction.
+ */
+export class BwrapDriver implements SandboxDriver {
+  readonly name = "bwrap";
+  readonly isolation: "sandbox" | "reduced";
+  readonly slots: UidSlots;
+  readonly cgroups: CgroupManager | undefined;
+  private readonly storage: "tmpfs" | "directory";
+  private readonly tools: SandboxTools;
+  private readonly systemMounts: string[];
+  private readonly nofile: number;
+  private readonly sampleIntervalMs: number;
+  private readonly baseLabel: string;
+  private readonly unenforced: string[] = [];
+
+  constructor(options: BwrapDriverOptions) {
+    this.cgroups = options.cgroups;
+    this.storage = options.storage ?? "tmpfs";
+    this.slots = new UidSlots({ base: options.uidBase, lockDir: options.slotLockDir });
+    this.tools = {
+      sh: "/bin/sh",
+      bwrap: options.bwrapPath,
+      setpriv: findInSandbox("setpriv"),
+      env: findInSandbox("env"),
+    };
+    this.systemMounts = systemMountArgs(options.readOnlyPaths);
+    this.nofile = options.nofile ?? 4096;
+    this.sampleIntervalMs = options.sampleIntervalMs ?? 250;
+    const cg = this.cgroups;
+    if (!cg) {
+      this.unenforced.push(
+        "memory: no usable cgroup; sampled every few hundred ms and killed when over (best effort)",
+        "max_pids: no pids cgroup; RLIMIT_NPROC of the slot uid only",
+        "cpu: not enforced (no cpu cgroup; reported only)",
+      );
+    } else {
+      if (!cg.enforced.memory) this.unenforced.push("memory: no memory cgroup controller; sampled (best effort)");
+      if (!cg.enforced.pids) this.unenforced.push("max_pids: no pids cgroup controller; RLIMIT_NPROC only");
+      if (!cg.enforced.cpu) this.unenforced.push("cpu: not enforced (no cpu cgroup controller; reported only)");
+    }
+    if (this.storage === "directory") {
+      this.unenforced.push("max_disk_bytes: not enforced (no tmpfs); RLIMIT_FSIZE caps each file");
+    }
+    const strong = cg !== undefined && cg.enforced.memory && cg.enforced.pids && this.storage === "tmpfs";
+    this.isolation = strong ? "sandbox" : "reduced";
+    this.baseLabel = `${this.isolation} (bwrap, ${cg ? cg.label : "no cgroups"}, ${this.storage === "tmpfs" ? "tmpfs" : "no tmpfs"}`;
+  }
+
+  async prepare(spec: SandboxSessionSpec): Promise<PreparedSandbox> {
+    assertSessionDir(spec.sessionDir);
+    assertSandboxableSessionDir(spec.sessionDir);
+    const slot = await this.slots.acquire().catch((error: unknown) => {
+      if (error instanceof NoFreeSlotError) {
+        throw new WorkerError("RESOURCE_EXHAUSTED", `sandbox: ${error.message}`, { sessionId: spec.sessionId }, { cause: error });
+      }
+      throw error;
+    });
+    const owner = { uid: slot.uid, gid: slot.gid };
+    let mounted = false;
+    const storage = (async () => {
+      await ensureBaseDir(spec.sessionDir);
+      // The session root is the worker's (0711): the job owns only the four subdirs.
+      await mkdir(spec.sessionDir, { mode: 0o711 });
+      if (this.storage === "tmpfs") {
+        await mountSessionTmpfs(spec.sessionDir, { sizeBytes: spec.limits.maxDiskBytes });
+        mounted = true;
+      }
+      await createSubdirs(spec.sessionDir, owner);
+    })();
+    const cgroup = this.cgroups?.create(sessionCgroupName(spec.sessionDir), {
+      memoryBytes: spec.limits.memoryBytes,
+      pidsMax: spec.limits.maxPids + BWRAP_OVERHEAD_TASKS,
+      cpu: spec.limits.cpu,
+    });
+    const [storageResult, cgroupResult] = await Promise.allSettled([storage, cgroup]);
+    if (storageResult.status === "rejected" || cgroupResult?.status === "rejected") {
+      if (cgroupResult?.status === "fulfilled") await cgroupResult.value?.destroy().catch(() => undefined);
+      if (mounted) await unmountSession(spec.sessionDir);
+      await rmdir(spec.sessionDir).catch(() => undefined);
+      await slot.release();
+      const cause = storageResult.status === "rejected" ? storageResult.reason : (cgroupResult as PromiseRejectedResult).reason;
+      throw new WorkerError("UNAVAILABLE", `sandbox: cannot prepare session ${spec.sessionId}: ${String(cause)}`, {
+        sessionId: spec.sessionId,
+      }, { cause });
+    }
+    return new BwrapSession(this, spec, slot, cgroupResult.status === "fulfilled" ? cgroupResult.value : undefined, mounted);
+  }
+
+  /** @internal for BwrapSession */
+  sessionConfig() {
+    return {
+      tools: this.tools,
+      systemMounts: this.systemMounts,
+      nofile: this.nofile,
+      sampleIntervalMs: this.sampleIntervalMs,
+      baseLabel: this.baseLabel,
+      unenforced: this.unenforced,
+      enforced: { memory: this.cgroups?.enforced.memory === true, pids: this.cgroups?.enforced.pids === true },
+    };
+  }
+
+  /**
+   * After a crash, before any job: kills what is left in this base dir's session cgroups and
+   * under slot uids no live worker holds, unmounts and removes `session-*` under baseDir, and
+   * frees stale uid locks.
+   */
+  async sweep(baseDir: string): Promise<string[]> {
+    const lines: string[] = [];
+    if (this.cgroups) lines.push(...(await this.cgroups.sweep(`${baseDirTag(baseDir)}-`)));
+    const strays = [];
+    for (const stray of pidsWithUidIn(this.slots.base, this.slots.base + this.slots.count)) {
+      if (!(await this.slots.isHeld(stray.uid))) strays.push(stray);
+    }
+    for (const { pid } of strays) trySignal(pid, "SIGKILL");
+    if (strays.length > 0) {
+      lines.push(`killed ${strays.length} stray process(es) running as sandbox uids: ${strays.map((s) => `${s.pid}(uid ${s.uid})`).join(", ")}`);
+    }
+    for (const mount of await sessionMountsUnder(baseDir)) {
+      lines.push(`${await unmountSession(mount)} ${mount}`);
+    }
+    for (const dir of await listSessionDirs(baseDir)) {
+      await removeTree(dir);
+      lines.push(`removed session dir ${dir}`);
+    }
+    const freed = await this.slots.sweepStale();
+    if (freed.length > 0) lines.push(`freed stale uid slot lock(s): ${freed.join(", ")}`);
+    return lines;
+  }
+}
+
+class BwrapSession implements PreparedSandbox {
+  readonly sessionDir: string;
+  readonly workDir: string;
+  readonly outputDir: string;
+  readonly jobWorkDir: string;
+  readonly jobOutputDir: string;
+  readonly jobHomeDir: string;
+  readonly jobTmpDir: string;
+  readonly owner: { uid: number; gid: number };
+  readonly unenforcedLimits: string[];
+  readonly isolationLabel: string;
+  private job: BwrapJob | undefined;
+  private destroyed: Promise<void> | undefined;
+
+  constructor(
+    private readonly driver: BwrapDriver,
+    private readonly spec: SandboxSessionSpec,
+    private readonly slot: UidSlot,
+    private readonly cgroup: SessionCgroup | undefined,
+    private readonly mounted: boolean,
+  ) {
+    const paths = sessionPaths(spec.sessionDir);
+    this.sessionDir = paths.sessionDir;
+    // Bound at the same absolute path inside: host and job paths are equal.
+    this.workDir = this.jobWorkDir = paths.workDir;
+    this.outputDir = this.jobOutputDir = paths.outputDir;
+    this.jobHomeDir = paths.homeDir;
+    // The sandbox's /tmp is this same directory.
+    this.jobTmpDir = paths.tmpDir;
+    this.owner = { uid: slot.uid, gid: slot.gid };
+    const config = driver.sessionConfig();
+    this.unenforcedLimits = [...config.unenforced];
+    this.isolationLabel = `${config.baseLabel}, uid ${slot.uid})`;
+  }
+
+  exec(exec: ExecSpec): SandboxProcess {
+    if (this.job) throw new Error("sandbox: exec() may be called once per session");
+    if (this.destroyed) throw new Error("sandbox: exec() after destroy()");
+    const config = this.driver.sessionConfig();
+    const { file, args } = buildSandboxCommand({
+      tools: config.tools,
+      systemMounts: config.systemMounts,
+      sessionDir: this.sessionDir,
+      uid: this.owner.uid,
+      gid: this.owner.gid,
+      network: this.spec.network,
+      cgroupProcsFiles: this.cgroup?.procsFiles ?? [],
+      rlimits: {
+        nofile: config.nofile,
+        fileSizeBytes: this.spec.limits.maxDiskBytes,
+        // A backstop behind pids.max (one above it, so the cgroup trips first and is reported);
+        // the only pids limit when there is no pids cgroup.
+        nproc: this.spec.limits.maxPids + (config.enforced.pids ? 1 : 0),
+      },
+      argv: exec.argv,
+      env: exec.env,
+      cwd: exec.cwd,
+    });
+    this.job = new BwrapJob(file, args, exec.stdin, {
+      limits: this.spec.limits,
+      sessionDir: this.sessionDir,
+      uid: this.owner.uid,
+      cgroup: this.cgroup,
+      enforced: config.enforced,
+      tmpfs: this.mounted,
+      sampleIntervalMs: config.sampleIntervalMs,
+    });
+    return this.job;
+  }
+
+  destroy(): Promise<void> {
+    this.destroyed ??= (async () => {
+      const problems: string[] = [];
+      if (this.job) {
+        await this.job.killTree(0);
+        await within(this.job.exited, 5000);
+      }
+      const [cg, storage] = await Promise.allSettled([
+        this.cgroup?.destroy(),
+        (async () => {
+          if (this.mounted) {
+            const result = await unmountSession(this.sessionDir);
+            if (result === "failed") problems.push(`cannot unmount ${this.sessionDir}`);
+          }
+          await removeTree(this.sessionDir);
+        })(),
+      ]);
+      if (cg.status === "rejected") problems.push(`cgroup: ${String(cg.reason)}`);
+      if (storage.status === "rejected") problems.push(`session dir: ${String(storage.reason)}`);
+      await this.slot.release();
+      if (problems.length > 0) throw new Error(`sandbox: destroy of ${this.sessionDir} incomplete: ${problems.join("; ")}`);
+    })();
+    return this.destroyed;
+  }
+}
+
+interface JobContext {
+  limits: SandboxSessionSpec["limits"];
+  sessionDir: string;
+  uid: number;
+  cgroup: SessionCgroup | undefined;
+  /** What the cgroup enforces; the rest is sampled from /proc. */
+  enforced: { memory: boolean; pids: boolean };
+  tmpfs: boolean;
+  sampleIntervalMs: number;
+}
+
+class BwrapJob implements SandboxProcess {
+  readonly pid: number;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly exited: Promise<ProcessExit>;
+  private readonly child: ChildProcess;
+  /**
+   * Only when the cgroup does not enforce memory or pids: the tree under bwrap's monitor, sampled
+   * (the pid namespace keeps it whole: orphans are reparented to its init, not to the host's).
+   */
+  private readonly tree: ProcessTree | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private sample: TreeSample = { members: [], rssBytes: 0, cpuTicks: 0 };
+  private peakRssBytes = 0;
+  private breach: LimitBreach | undefined;
+  private killedByDriver = false;
+  private mainExited = false;
+
+  constructor(
+    file: string,
+    args: string[],
+    stdin: Buffer,
+    private readonly ctx: JobContext,
+  ) {
+    // Empty environment: bwrap is PID 1 inside and /proc/1/environ is readable there (fact 2).
+    this.child = spawn(file, args, { env: {}, cwd: "/", detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    this.pid = this.child.pid ?? -1;
+    this.stdout = this.child.stdout as Readable;
+    this.stderr = this.child.stderr as Readable;
+    this.child.stdin?.on("error", () => {
+      // EPIPE when the job does not read its stdin.
+    });
+    this.child.stdin?.end(stdin);
+    if ((!ctx.enforced.memory || !ctx.enforced.pids) && this.pid > 0) {
+      this.tree = new ProcessTree(this.pid);
+      this.timer = setInterval(() => void this.limitBreach(), ctx.sampleIntervalMs);
+      this.timer.unref();
+    }
+    this.exited = new Promise<ProcessExit>((resolve) => {
+      let spawnFailed = false;
+      this.child.once("error", () => {
+        spawnFailed = true;
+      });
+      this.child.once("close", (code, signal) => {
+        this.mainExited = true;
+        void (async () => {
+          if (this.timer) clearInterval(this.timer);
+          // When bwrap's init exits the kernel kills its namespace; make sure before anyone
+          // collects outputs (fact 8), and look at the counters once more.
+          await this.killEverything().catch(() => 0);
+          await this.limitBreach().catch(() => undefined);
+          resolve(this.exitOf(spawnFailed ? 127 : code, signal));
+        })();
+      });
+    });
+  }
+
+  private exitOf(code: number | null, signal: NodeJS.Signals | null): ProcessExit {
+    if (signal) return { exitCode: null, signal };
+    // bwrap reports a job killed by signal N as exit 128+N; say "signal" when we know we (or the
+    // kernel's OOM killer) did it, else keep the number (a job may exit 137 by itself).
+    if (code !== null && code > 128 && (this.killedByDriver || this.breach)) {
+      const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+      if (name) return { exitCode: null, signal: name };
+    }
+    return { exitCode: code, signal: null };
+  }
+
+  /** Job processes (slot uid), as opposed to bwrap's own root processes in the same cgroup. */
+  private async jobPids(): Promise<number[]> {
+    const pids = this.ctx.cgroup ? await this.ctx.cgroup.pids() : this.takeSample().members.map((m) => m.pid);
+    return pids.filter((pid) => readProcUids(pid)?.includes(this.ctx.uid) === true);
+  }
+
+  private takeSample(): TreeSample {
+    if (!this.tree) return this.sample;
+    this.sample = this.tree.sample();
+    this.peakRssBytes = Math.max(this.peakRssBytes, this.sample.rssBytes);
+    return this.sample;
+  }
+
+  /** SIGKILL for the whole sandbox; resolves when nothing is left. */
+  private async killEverything(): Promise<number> {
+    if (this.ctx.cgroup) return this.ctx.cgroup.kill();
+    let members = this.takeSample().members;
+    const count = members.length;
+    // Killing bwrap's monitor takes its pid namespace down (--die-with-parent on the init).
+    for (let round = 0; members.length > 0 && round < 200; round++) {
+      for (const m of members) trySignal(m.pid, "SIGKILL");
+      await delay(5);
+      members = this.takeSample().members;
+    }
+    return count;
+  }
+
+  async killTree(graceMs: number): Promise<number> {
+    const jobPids = await this.jobPids();
+    if (jobPids.length === 0 && this.mainExited) {
+      await this.killEverything();
+      return 0;
+    }
+    this.killedByDriver = true;
+    if (graceMs > 0 && jobPids.length > 0) {
+      for (const pid of jobPids) trySignal(pid, "SIGTERM");
+      // A job that stopped itself (kill -STOP 0) gets the TERM only once continued.
+      for (const pid of jobPids) trySignal(pid, "SIGCONT");
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline && (await this.jobPids()).length > 0) await delay(Math.min(20, graceMs));
+    }
+    await this.killEverything();
+    return jobPids.length;
+  }
+
+  async usage(): Promise<SandboxUsage> {
+    const sample = this.mainExited ? this.sample : this.takeSample();
+    const sampled = {
+      cpuTimeMs: ticksToMs(sample.cpuTicks),
+      memoryBytes: sample.rssBytes,
+      memoryPeakBytes: this.peakRssBytes,
+      pids: Math.max(0, sample.members.length - (this.mainExited ? 0 : BWRAP_OVERHEAD_TASKS)),
+    };
+    if (!this.ctx.cgroup) return sampled;
+    const s = await this.ctx.cgroup.stats();
+    const memory = this.ctx.enforced.memory ? s : sampled;
+    return {
+      cpuTimeMs: s.cpuTimeMs,
+      memoryBytes: memory.memoryBytes,
+      memoryPeakBytes: memory.memoryPeakBytes,
+      // After the exit pids.current may still count tasks being released: the procs list is exact.
+      pids: this.mainExited ? (await this.ctx.cgroup.pids()).length : Math.max(0, s.pids - BWRAP_OVERHEAD_TASKS),
+    };
+  }
+
+  async limitBreach(): Promise<LimitBreach | undefined> {
+    if (this.breach) return this.breach;
+    const found = await this.findBreach();
+    if (found && !this.breach) {
+      this.breach = found;
+      this.killedByDriver = true;
+      await this.killEverything();
+    }
+    return this.breach;
+  }
+
+  private async findBreach(): Promise<LimitBreach | undefined> {
+    const { limits, enforced } = this.ctx;
+    if (this.ctx.cgroup) {
+      const s = await this.ctx.cgroup.stats();
+      if (enforced.memory && s.oomKills > 0) return { limit: "memory", observed: s.memoryPeakBytes };
+      if (enforced.pids && s.pidsMaxHits > 0) {
+        return { limit: "pids", observed: Math.max(limits.maxPids, s.pids - BWRAP_OVERHEAD_TASKS) };
+      }
+    }
+    if (this.tree && !this.mainExited) {
+      const sample = this.takeSample();
+      if (!enforced.memory && sample.rssBytes > limits.memoryBytes) return { limit: "memory", observed: this.peakRssBytes };
+      // RLIMIT_NPROC stops the slot uid at max_pids: reaching it is the breach.
+      const tasks = sample.members.length - BWRAP_OVERHEAD_TASKS;
+      if (!enforced.pids && tasks >= limits.maxPids) return { limit: "pids", observed: tasks };
+    }
+    if (this.ctx.tmpfs) {
+      const fs = await statfs(this.ctx.sessionDir).catch(() => undefined);
+      if (fs && (fs.bfree === 0 || fs.ffree === 0)) {
+        return { limit: "disk", observed: (fs.blocks - fs.bfree) * fs.bsize };
+      }
+    }
+    return undefined;
+  }
+}

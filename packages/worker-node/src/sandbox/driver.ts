@@ -1,0 +1,116 @@
+import type { Readable } from "node:stream";
+import type { IsolationMode } from "../config/worker-config.js";
+
+/**
+ * The seam between a session's lifecycle and the thing that runs its process.
+ * A driver owns everything that isolates a job (directories, uid, cgroup, tmpfs, namespaces);
+ * the lifecycle only writes inputs into `workDir`, runs one command and reads `outputDir` afterwards.
+ * Drivers: `process` (no isolation, trusted jobs only) and `bwrap` (namespaces, cgroups, unprivileged uid).
+ * nsjail, gVisor or a microVM would be further drivers behind the same interface and tests.
+ */
+export interface SandboxDriver {
+  /** "process", "bwrap". */
+  readonly name: string;
+  readonly isolation: IsolationMode;
+  /** Creates the session's resources. The caller always calls `destroy()` on the result. */
+  prepare(spec: SandboxSessionSpec): Promise<PreparedSandbox>;
+  /**
+   * Removes what a previous worker process left behind (session dirs, cgroups, mounts) under the
+   * driver's control. Called once at start-up, before any job. Returns what it removed, one line each.
+   */
+  sweep(baseDir: string): Promise<string[]>;
+}
+
+export interface SandboxSessionSpec {
+  sessionId: string;
+  /** `<base_dir>/session-<id>`: created by prepare, removed by destroy. */
+  sessionDir: string;
+  limits: ResolvedLimits;
+  network: "restricted" | "open";
+}
+
+/** Limits after defaults and maximums were applied. */
+export interface ResolvedLimits {
+  cpu: number;
+  memoryBytes: number;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  maxPids: number;
+  maxDiskBytes: number;
+  /** 0 disables. */
+  idleTimeoutMs: number;
+}
+
+export interface PreparedSandbox {
+  /** Host paths the worker writes inputs into and collects artifacts from. */
+  readonly sessionDir: string;
+  readonly workDir: string;
+  readonly outputDir: string;
+  /** The same directories as the job sees them (equal to the host paths unless the driver remaps). */
+  readonly jobWorkDir: string;
+  readonly jobOutputDir: string;
+  /** HOME and TMPDIR as the job sees them; both count against the session's disk limit where one is enforced. */
+  readonly jobHomeDir: string;
+  readonly jobTmpDir: string;
+  /** Who the job runs as, so the files written for it are its own; undefined when it runs as the worker. */
+  readonly owner?: { uid: number; gid: number };
+  /** Limits this driver cannot enforce on this machine, one line each, e.g. "max_disk_bytes: not enforced (no tmpfs)". */
+  readonly unenforcedLimits: string[];
+  /** Human description for results: "sandbox (bwrap, cgroup v1, uid 200001)" or "none (trusted, unsandboxed)". */
+  readonly isolationLabel: string;
+  /** Starts the one command of this session. Called at most once. */
+  exec(spec: ExecSpec): SandboxProcess;
+  /** Releases everything prepare made. Idempotent; never throws for a missing resource. */
+  destroy(): Promise<void>;
+}
+
+export interface ExecSpec {
+  /** argv[0] is resolved on the job's PATH. */
+  argv: string[];
+  /** The job's complete environment: the driver adds nothing from the worker's own environment. */
+  env: Record<string, string>;
+  /** Absolute path as the job sees it (inside jobWorkDir). */
+  cwd: string;
+  stdin: Buffer;
+}
+
+export interface SandboxProcess {
+  readonly pid: number;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles once the main process has exited and its stdout/stderr pipes are closed. Never rejects. */
+  readonly exited: Promise<ProcessExit>;
+  /**
+   * Kills every process of the job (the main one and anything it spawned, daemons included):
+   * SIGTERM, then SIGKILL after `graceMs`. Resolves when none is left; returns how many it killed.
+   */
+  killTree(graceMs: number): Promise<number>;
+  /** Usage of the whole tree now (cheap enough to sample every second). */
+  usage(): Promise<SandboxUsage>;
+  /**
+   * A limit the kernel (or the driver's own sampling) found exceeded, once known: the lifecycle
+   * polls this while the job runs and once after it exits. The driver has already killed the tree
+   * when it reports one.
+   */
+  limitBreach(): Promise<LimitBreach | undefined>;
+}
+
+export interface ProcessExit {
+  /** Set when the main process exited by itself. */
+  exitCode: number | null;
+  /** e.g. "SIGKILL", when the main process died of a signal. */
+  signal: string | null;
+}
+
+export interface SandboxUsage {
+  cpuTimeMs: number;
+  memoryBytes: number;
+  memoryPeakBytes: number;
+  pids: number;
+}
+
+export interface LimitBreach {
+  limit: "memory" | "pids" | "disk";
+  /** What was observed, for the message: peak bytes, pids count, bytes used. */
+  observed: number;
+}

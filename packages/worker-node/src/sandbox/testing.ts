@@ -1,0 +1,175 @@
+import { existsSync, mkdtempSync } from "node:fs";
+import { rm, rmdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import type { BwrapDriver } from "./bwrap-driver.js";
+import type { ExecSpec, LimitBreach, PreparedSandbox, ProcessExit, ResolvedLimits, SandboxDriver, SandboxProcess, SandboxUsage } from "./driver.js";
+import { readMountInfo } from "./mountinfo.js";
+import { pidsWithUid } from "./proc-scan.js";
+import { resolveExecutable } from "./probe.js";
+
+/**
+ * Support for the sandbox tests (not used by the worker). Sandbox tests need root and bubblewrap:
+ * outside CI they are skipped with a message when either is missing; with CI=true they never skip,
+ * so a CI machine without them fails loudly instead of passing green.
+ */
+
+export function sandboxSkipReason(): string | undefined {
+  if (process.env.CI === "true") return undefined;
+  if (process.getuid?.() !== 0) return "sandbox tests need root (set CI=true to make this a failure)";
+  if (!resolveExecutable("bwrap")) return "sandbox tests need bubblewrap: apt-get install bubblewrap";
+  return undefined;
+}
+
+/**
+ * Called first in every sandbox suite's beforeAll: under CI a missing prerequisite fails the suite
+ * with a message that says what to install, instead of a confusing spawn error per test.
+ */
+export function requireSandboxPrerequisites(): void {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push(`running as uid ${process.getuid?.()}, not root`);
+  if (!resolveExecutable("bwrap")) problems.push("bubblewrap is not installed (apt-get install -y bubblewrap)");
+  if (!resolveExecutable("setpriv")) problems.push("setpriv is not installed (util-linux)");
+  if (problems.length > 0) throw new Error(`sandbox tests cannot run: ${problems.join("; ")}`);
+}
+
+export function testLimits(overrides: Partial<ResolvedLimits> = {}): ResolvedLimits {
+  return {
+    cpu: 1,
+    memoryBytes: 256 * 1024 * 1024,
+    timeoutMs: 20_000,
+    maxOutputBytes: 1024 * 1024,
+    maxPids: 64,
+    maxDiskBytes: 64 * 1024 * 1024,
+    idleTimeoutMs: 0,
+    ...overrides,
+  };
+}
+
+/** A fresh 0700 base dir for one test file. */
+export function tempBaseDir(label: string): string {
+  return mkdtempSync(join(tmpdir(), `ocw-${label}-`));
+}
+
+/** Everything a stream gave until it closed (a pipe the driver had to cut short counts as closed). */
+export function readStream(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  return new Promise((resolve) => {
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", () => {});
+    stream.once("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
+  });
+}
+
+export interface RunResult {
+  box: PreparedSandbox;
+  job: SandboxProcess;
+  stdout: string;
+  stderr: string;
+  exit: ProcessExit;
+  breach: LimitBreach | undefined;
+  usage: SandboxUsage;
+  durationMs: number;
+}
+
+let counter = 0;
+
+export interface RunOptions {
+  limits?: Partial<ResolvedLimits>;
+  network?: "restricted" | "open";
+  env?: Record<string, string>;
+  stdin?: string;
+  /** Called while the job runs (after exec, before exited). */
+  during?: (job: SandboxProcess, box: PreparedSandbox) => Promise<void>;
+  /** Poll limitBreach() this often while the job runs, as the lifecycle does. @default 50 */
+  pollMs?: number;
+  /** Keep the session (the caller destroys it). @default false */
+  keep?: boolean;
+  /** Called after prepare, before exec (e.g. write inputs). */
+  before?: (box: PreparedSandbox) => Promise<void>;
+  /** Kill the job after this long. @default 15000 */
+  killAfterMs?: number;
+}
+
+/** prepare -> exec `sh -c script` -> read both streams -> exited -> limitBreach -> usage -> destroy. */
+export async function runScript(
+  driver: SandboxDriver,
+  baseDir: string,
+  script: string,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const id = `t${process.pid}-${++counter}`;
+  const box = await driver.prepare({
+    sessionId: id,
+    sessionDir: join(baseDir, `session-${id}`),
+    limits: testLimits(options.limits),
+    network: options.network ?? "restricted",
+  });
+  try {
+    await options.before?.(box);
+    const started = performance.now();
+    const exec: ExecSpec = {
+      argv: ["/bin/sh", "-c", script],
+      env: { PATH: "/usr/bin:/bin", HOME: box.jobHomeDir, TMPDIR: box.jobTmpDir, ...options.env },
+      cwd: box.jobWorkDir,
+      stdin: Buffer.from(options.stdin ?? ""),
+    };
+    const job = box.exec(exec);
+    const stdout = readStream(job.stdout);
+    const stderr = readStream(job.stderr);
+    let done = false;
+    const poller = (async () => {
+      while (!done) {
+        await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+        if (!done) await job.limitBreach();
+      }
+    })();
+    const killer = setTimeout(() => void job.killTree(0), options.killAfterMs ?? 15_000);
+    await options.during?.(job, box);
+    const exit = await job.exited;
+    done = true;
+    clearTimeout(killer);
+    await poller;
+    const durationMs = performance.now() - started;
+    const breach = await job.limitBreach();
+    const usage = await job.usage();
+    return { box, job, stdout: await stdout, stderr: await stderr, exit, breach, usage, durationMs };
+  } finally {
+    if (!options.keep) await box.destroy();
+  }
+}
+
+/** Resolves once every file exists (a job's "I am set up" marker); fails the test after `timeoutMs`. */
+export async function waitForFiles(paths: string[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!paths.every((p) => existsSync(p))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${paths.filter((p) => !existsSync(p)).join(", ")}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** What a test must leave behind: nothing under the slot uid, no mount under baseDir, no cgroup. */
+export async function leftovers(driver: BwrapDriver, baseDir: string, uid?: number): Promise<string[]> {
+  const found: string[] = [];
+  if (uid !== undefined) {
+    const pids = pidsWithUid(uid);
+    if (pids.length > 0) found.push(`processes with uid ${uid}: ${pids.join(", ")}`);
+  }
+  for (const m of await readMountInfo()) {
+    if (m.mountPoint.startsWith(`${baseDir}/`)) found.push(`mount ${m.mountPoint}`);
+  }
+  for (const name of (await driver.cgroups?.list()) ?? []) found.push(`cgroup ${name}`);
+  return found;
+}
+
+/** afterAll: the test file's own cgroup parents and base dir. */
+export async function removeTestParents(driver: BwrapDriver | undefined, baseDir: string): Promise<void> {
+  for (const parent of driver?.cgroups?.parents ?? []) await rmdir(parent).catch(() => undefined);
+  await rm(baseDir, { recursive: true, force: true });
+}
+
+/** A distinct cgroup parent per test file (files run in parallel). */
+export function testCgroupParent(label: string): string {
+  return `opencode-worker-test-${label}-${process.pid}`;
+}

@@ -1,0 +1,127 @@
+import { JobState, Phase, type JobResult, type SessionConfig } from "@opencode-worker/shared";
+import type { ValidatedFile } from "../security/path-guard.js";
+import type { ResolvedLimits, SandboxUsage } from "../sandbox/driver.js";
+import { EventLog } from "./event-log.js";
+import { assertTransition, isFinalState, stateOfPhase } from "./lifecycle.js";
+import type { Termination } from "./termination.js";
+
+/** A job spec after validation: everything the phases need, nothing left to check. */
+export interface ValidatedJob {
+  jobId: string;
+  /** Hash of the canonical spec: a repeated Dispatch with the same job_id must match it. */
+  specHash: string;
+  argv: string[];
+  files: ValidatedFile[];
+  env: Map<string, string>;
+  /** Relative to the work dir; "" is the work dir itself. */
+  cwd: string;
+  stdin: Buffer;
+  limits: ResolvedLimits;
+  network: "restricted" | "open";
+  sessionConfig: SessionConfig;
+  artifactPatterns: string[];
+}
+
+/** Milliseconds spent in each step, filled in as the job moves. */
+export interface JobTimings {
+  queueMs: number;
+  initMs: number;
+  prepareMs: number;
+  executeMs: number;
+  collectMs: number;
+  destroyMs: number;
+}
+
+const ZERO_USAGE: SandboxUsage = { cpuTimeMs: 0, memoryBytes: 0, memoryPeakBytes: 0, pids: 0 };
+
+/**
+ * One job and its session, from Dispatch until its result is dropped: state, phase, events,
+ * the first termination cause, and the result. The phases move it; handlers only read it.
+ */
+export class Job {
+  readonly log: EventLog;
+  readonly createdUnixMs = Date.now();
+  readonly createdAt = performance.now();
+  startedAt: number | undefined;
+  startedUnixMs: number | undefined;
+  endedAt: number | undefined;
+  endedUnixMs: number | undefined;
+  state = JobState.JOB_STATE_QUEUED;
+  phase = Phase.PHASE_UNSPECIFIED;
+  usage: SandboxUsage = ZERO_USAGE;
+  readonly timings: JobTimings = { queueMs: 0, initMs: 0, prepareMs: 0, executeMs: 0, collectMs: 0, destroyMs: 0 };
+  termination: Termination | undefined;
+  result: JobResult | undefined;
+  /** Bytes this job's result holds (output, inline and stored artifacts), for the retention budget. */
+  resultBytes = 0;
+  /** Where collected artifacts are stored until the result is dropped. */
+  storeDir: string | undefined;
+  /** The stored copy of each collected artifact, by its path in the result, for ReadArtifact. */
+  readonly artifactFiles = new Map<string, { storedPath: string; sizeBytes: number }>();
+  readonly done: Promise<JobResult>;
+  private resolveDone!: (result: JobResult) => void;
+  private readonly terminationListeners = new Set<(termination: Termination) => void>();
+
+  constructor(
+    readonly spec: ValidatedJob,
+    readonly sessionId: string,
+    readonly sessionDir: string,
+    outputRetentionBytes: number,
+  ) {
+    this.log = new EventLog(spec.jobId, outputRetentionBytes);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  get jobId(): string {
+    return this.spec.jobId;
+  }
+
+  get isFinished(): boolean {
+    return isFinalState(this.state);
+  }
+
+  /** Records why the job ends. The first cause wins; returns false when one was already recorded. */
+  terminate(termination: Termination): boolean {
+    if (this.termination) return false;
+    this.termination = termination;
+    for (const listener of this.terminationListeners) listener(termination);
+    return true;
+  }
+
+  /** Calls `listener` once, when the job is told to end (at once if it already was). */
+  onTerminate(listener: (termination: Termination) => void): () => void {
+    if (this.termination) {
+      listener(this.termination);
+      return () => {};
+    }
+    this.terminationListeners.add(listener);
+    return () => this.terminationListeners.delete(listener);
+  }
+
+  markStarted(): void {
+    this.startedAt = performance.now();
+    this.startedUnixMs = Date.now();
+    this.timings.queueMs = Math.round(this.startedAt - this.createdAt);
+  }
+
+  enterPhase(phase: Phase): void {
+    assertTransition(this.phase, phase);
+    this.phase = phase;
+    this.state = stateOfPhase(phase);
+    this.log.emit({ $case: "phaseChanged", value: { phase, state: this.state } });
+  }
+
+  complete(result: JobResult): void {
+    this.endedAt = performance.now();
+    this.endedUnixMs = Date.now();
+    this.state = result.state;
+    this.result = result;
+    this.log.emit({ $case: "completed", value: result });
+    this.resolveDone(result);
+  }
+
+  /** Milliseconds since Dispatch, or until the end when it has ended. */
+  ageMs(now = performance.now()): number {
+    return Math.round((this.endedAt ?? now) - this.createdAt);
+  }
+}

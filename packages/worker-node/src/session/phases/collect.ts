@@ -1,0 +1,26 @@
+import { join } from "node:path";
+import type { WorkerConfig } from "../../config/worker-config.js";
+import { collectArtifacts, type CollectedArtifacts } from "../../files/collect-artifacts.js";
+import type { PreparedSandbox } from "../../sandbox/driver.js";
+import type { Job } from "../job.js";
+
+/**
+ * COLLECT: the artifacts out of output/. Runs only after EXECUTE returned, i.e. once the job's whole
+ * process tree is dead, so nothing can swap a file for a link between the check and the read.
+ * Artifacts are copied to a worker-owned store outside the session so they outlive DESTROY.
+ */
+export async function collectPhase(job: Job, sandbox: PreparedSandbox, session: WorkerConfig["session"], resultsDir: string): Promise<CollectedArtifacts> {
+  job.storeDir = join(resultsDir, job.sessionId);
+  const collected = await collectArtifacts(sandbox.outputDir, {
+    patterns: job.spec.artifactPatterns,
+    maxArtifacts: session.maxArtifacts,
+    maxArtifactBytes: session.maxArtifactBytes,
+    maxTotalBytes: session.maxArtifactsTotalBytes,
+    inlineBytes: session.artifactInlineBytes,
+    storeDir: job.storeDir,
+  });
+  for (const artifact of collected.artifacts) {
+    job.artifactFiles.set(artifact.path, { storedPath: artifact.storedPath, sizeBytes: artifact.sizeBytes });
+  }
+  return collected;
+}

@@ -1,0 +1,14 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { PreparedSandbox } from "../../sandbox/driver.js";
+import { writeInputs } from "../../files/write-inputs.js";
+import type { Job } from "../job.js";
+
+/** PREPARE: the input files into work/, and the session's configuration as opencode.json. */
+export async function preparePhase(job: Job, sandbox: PreparedSandbox): Promise<void> {
+  await writeInputs(sandbox.workDir, job.spec.files, sandbox.owner, job.spec.cwd);
+  const { mode, provider, model, telemetry } = job.spec.sessionConfig;
+  const sessionConfig = { mode, provider, model, network: job.spec.network, telemetry };
+  // Beside work/, not in it; "wx" (O_CREAT|O_EXCL) fails rather than follow anything already there.
+  await writeFile(join(sandbox.sessionDir, "opencode.json"), `${JSON.stringify(sessionConfig, null, 2)}\n`, { mode: 0o644, flag: "wx" });
+}

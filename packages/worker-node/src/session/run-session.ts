@@ -1,0 +1,75 @@
+import { Phase, TerminationReason } from "@opencode-worker/shared";
+import type { WorkerConfig } from "../config/worker-config.js";
+import type { CollectedArtifacts } from "../files/collect-artifacts.js";
+import type { Logger } from "../logging/logger.js";
+import type { PreparedSandbox, SandboxDriver } from "../sandbox/driver.js";
+import { buildResult } from "./build-result.js";
+import type { Job, JobTimings } from "./job.js";
+import { collectPhase } from "./phases/collect.js";
+import { destroyPhase } from "./phases/destroy.js";
+import { executePhase, type ExecutionReport } from "./phases/execute.js";
+import { initPhase } from "./phases/init.js";
+import { preparePhase } from "./phases/prepare.js";
+
+export interface SessionContext {
+  driver: SandboxDriver;
+  config: WorkerConfig;
+  log: Logger;
+  /** Worker-owned directory where collected artifacts wait for ReadArtifact. */
+  resultsDir: string;
+}
+
+/**
+ * Runs one job's session through INIT -> PREPARE -> EXECUTE -> COLLECT -> DESTROY. A cancel or a
+ * failure skips ahead to DESTROY, which always runs; the result is published only after it, so a
+ * caller that has the result knows the session is gone. Never throws.
+ */
+export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
+  const log = ctx.log.child({ jobId: job.jobId, sessionId: job.sessionId });
+  job.markStarted();
+  log.info({ queueMs: job.timings.queueMs, argv0: job.spec.argv[0] }, "session started");
+
+  const phase = async <T>(which: Phase, timing: keyof JobTimings, run: () => Promise<T>): Promise<T> => {
+    job.enterPhase(which);
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      job.timings[timing] = Math.round(performance.now() - started);
+      log.info({ phase: Phase[which], ms: job.timings[timing] }, "phase done");
+    }
+  };
+  // A job cancelled before EXECUTE never runs its command.
+  const proceed = (): boolean => job.termination === undefined;
+
+  let sandbox: PreparedSandbox | undefined;
+  let report: ExecutionReport | undefined;
+  let collected: CollectedArtifacts | undefined;
+  try {
+    sandbox = await phase(Phase.PHASE_INIT, "initMs", () => initPhase(job, ctx.driver));
+    const prepared = sandbox;
+    if (proceed()) await phase(Phase.PHASE_PREPARE, "prepareMs", () => preparePhase(job, prepared));
+    if (proceed()) {
+      report = await phase(Phase.PHASE_EXECUTE, "executeMs", () => executePhase(job, prepared));
+      collected = await phase(Phase.PHASE_COLLECT, "collectMs", () => collectPhase(job, prepared, ctx.config.session, ctx.resultsDir));
+    }
+  } catch (error) {
+    log.error({ err: error, phase: Phase[job.phase] }, "session failed");
+    job.terminate({ reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: `${Phase[job.phase]}: ${errorText(error)}` });
+  } finally {
+    await phase(Phase.PHASE_DESTROY, "destroyMs", () => destroyPhase(sandbox, log));
+  }
+  const result = buildResult(job, {
+    workerId: ctx.config.worker.id,
+    isolation: sandbox?.isolationLabel ?? ctx.driver.isolation,
+    unenforcedLimits: sandbox?.unenforcedLimits ?? [],
+    ...(report && { report }),
+    ...(collected && { collected }),
+  });
+  job.complete(result);
+  log.info({ state: result.state, reason: TerminationReason[result.reason], exitCode: result.exitCode, ms: job.ageMs() }, result.message);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,193 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { JobState, TerminationReason, uuidv7, type JobSpec, type OutcomeCount } from "@opencode-worker/shared";
+import { WorkerError } from "../errors.js";
+import { LatencyWindow } from "../metrics/latency-window.js";
+import { buildResult } from "./build-result.js";
+import { Job } from "./job.js";
+import type { IsolationReport } from "../sandbox/select-driver.js";
+import { runSession, type SessionContext } from "./run-session.js";
+import { validateSpec } from "./validate-spec.js";
+
+export interface SessionManagerOptions extends Omit<SessionContext, "driver"> {
+  /** The probe's verdict: its driver runs the jobs; a refusal makes Dispatch answer FAILED_PRECONDITION. */
+  isolation: IsolationReport;
+}
+
+/**
+ * All jobs of this worker: admission (validation, idempotency, the bounded queue), scheduling onto
+ * `worker.concurrency` slots, cancel, and keeping finished results for `session.result_ttl_ms`
+ * within `session.result_budget_bytes`. Stateless across restarts by design.
+ */
+export class SessionManager {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue: Job[] = [];
+  private readonly running = new Set<Job>();
+  /** Finished jobs, oldest first: the retention order. */
+  private readonly retained: Job[] = [];
+  private retainedBytes = 0;
+  private draining = false;
+  private jobsTotal = 0;
+  private readonly outcomes = new Map<string, OutcomeCount>();
+  readonly jobLatency = new LatencyWindow();
+  readonly queueLatency = new LatencyWindow();
+
+  constructor(private readonly options: SessionManagerOptions) {}
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Accepts a job, or returns the existing one when the same job_id comes with the same spec. */
+  async dispatch(spec: JobSpec): Promise<{ job: Job; created: boolean }> {
+    if (this.draining) throw new WorkerError("UNAVAILABLE", "the worker is shutting down and accepts no new jobs; dispatch to another worker");
+    const { driver, refusal } = this.options.isolation;
+    if (refusal || !driver) throw new WorkerError("FAILED_PRECONDITION", refusal ?? "no sandbox driver is available on this worker");
+    const validated = await validateSpec(spec, this.options.config);
+    const existing = this.jobs.get(validated.jobId);
+    if (existing) {
+      if (existing.spec.specHash === validated.specHash) return { job: existing, created: false };
+      throw new WorkerError("ALREADY_EXISTS", `job_id ${validated.jobId} is already used by a different job; choose another job_id`, {
+        field: "job_id",
+        jobId: validated.jobId,
+      });
+    }
+    const { session, worker } = this.options.config;
+    if (this.running.size + this.queue.length >= session.maxConcurrentSessions) {
+      throw new WorkerError(
+        "RESOURCE_EXHAUSTED",
+        `the worker holds ${session.maxConcurrentSessions} jobs (running and queued; session.max_concurrent_sessions); retry later or use another worker`,
+        { jobId: validated.jobId },
+      );
+    }
+    const sessionId = uuidv7();
+    const job = new Job(validated, sessionId, join(session.baseDir, `session-${sessionId}`), session.resultOutputBytes);
+    this.jobs.set(job.jobId, job);
+    this.jobsTotal += 1;
+    const queuePosition = Math.max(0, this.running.size + this.queue.length - worker.concurrency + 1);
+    job.log.emit({ $case: "accepted", value: { sessionId, state: JobState.JOB_STATE_QUEUED, queuePosition } });
+    this.queue.push(job);
+    this.startQueued();
+    return { job, created: true };
+  }
+
+  /** The job, or NOT_FOUND (unknown, or its result was dropped after its TTL). */
+  get(jobId: string): Job {
+    const job = this.jobs.get(jobId);
+    if (!job) {
+      throw new WorkerError("NOT_FOUND", `no job ${JSON.stringify(jobId)} on this worker (never dispatched here, or its result expired after session.result_ttl_ms)`, { jobId });
+    }
+    return job;
+  }
+
+  /**
+   * Stops a queued or running job. Resolves once its whole process tree is dead and its session
+   * destroyed. Idempotent: cancelling an ended job changes nothing.
+   */
+  async cancel(jobId: string, reason: string): Promise<Job> {
+    const job = this.get(jobId);
+    if (job.isFinished) return job;
+    job.terminate({ reason: TerminationReason.TERMINATION_REASON_CANCELLED, note: reason || "cancelled by the client" });
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.finish(job, () => job.complete(buildResult(job, this.resultInputs())));
+    }
+    await job.done;
+    return job;
+  }
+
+  /** Jobs that hold a session now: running and queued. */
+  sessions(): Job[] {
+    return [...this.running, ...this.queue];
+  }
+
+  stats() {
+    const outcomes = [...this.outcomes.values()];
+    return {
+      active: this.running.size,
+      queued: this.queue.length,
+      jobsTotal: this.jobsTotal,
+      outcomes,
+      retainedResults: this.retained.length,
+      retainedResultBytes: this.retainedBytes,
+    };
+  }
+
+  /**
+   * Graceful stop: no new jobs; queued ones are cancelled at once (they never started), running
+   * ones get `graceMs` to finish and are then cancelled. Resolves when every session is destroyed.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    for (const job of [...this.queue]) void this.cancel(job.jobId, "the worker is shutting down");
+    const all = () => Promise.all(this.sessions().map((job) => job.done));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([all(), graceOver]);
+    clearTimeout(timer);
+    await Promise.all(this.sessions().map((job) => this.cancel(job.jobId, `the worker is shutting down (grace ${graceMs} ms over)`)));
+  }
+
+  /** Drops every retained result and its stored artifacts (shutdown). */
+  async dropAllResults(): Promise<void> {
+    await Promise.all([...this.retained].map((job) => this.drop(job)));
+  }
+
+  private startQueued(): void {
+    while (this.running.size < this.options.config.worker.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.running.add(job);
+      this.finish(job, () => runSession(job, { ...this.options, driver: this.options.isolation.driver! }));
+    }
+  }
+
+  /** Runs the job to its end, then frees its slot, records it, and retains its result. */
+  private finish(job: Job, run: () => void | Promise<void>): void {
+    void Promise.resolve()
+      .then(run)
+      .finally(() => {
+        this.running.delete(job);
+        this.record(job);
+        this.retain(job);
+        this.startQueued();
+      });
+  }
+
+  private record(job: Job): void {
+    const result = job.result;
+    if (!result) return;
+    const key = `${result.state}/${result.reason}`;
+    const outcome = this.outcomes.get(key) ?? { state: result.state, reason: result.reason, count: 0 };
+    outcome.count += 1;
+    this.outcomes.set(key, outcome);
+    this.jobLatency.record(job.ageMs());
+    this.queueLatency.record(job.timings.queueMs);
+  }
+
+  private retain(job: Job): void {
+    const result = job.result;
+    if (!result) return;
+    job.resultBytes = result.stdout.length + result.stderr.length + [...job.artifactFiles.values()].reduce((sum, file) => sum + file.sizeBytes, 0);
+    this.retained.push(job);
+    this.retainedBytes += job.resultBytes;
+    setTimeout(() => void this.drop(job), this.options.config.session.resultTtlMs).unref();
+    // Over budget: the oldest results go first, but never the one just finished.
+    while (this.retainedBytes > this.options.config.session.resultBudgetBytes && this.retained.length > 1) {
+      void this.drop(this.retained[0]!);
+    }
+  }
+
+  private async drop(job: Job): Promise<void> {
+    const index = this.retained.indexOf(job);
+    if (index < 0) return;
+    this.retained.splice(index, 1);
+    this.retainedBytes -= job.resultBytes;
+    this.jobs.delete(job.jobId);
+    if (job.storeDir) await rm(job.storeDir, { recursive: true, force: true });
+  }
+
+  private resultInputs() {
+    return { workerId: this.options.config.worker.id, isolation: this.options.isolation.mode, unenforcedLimits: [] };
+  }
+}

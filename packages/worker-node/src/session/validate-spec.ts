@@ -1,0 +1,166 @@
+import { createHash } from "node:crypto";
+import { JOB_ID_PATTERN, JobSpec, NetworkPolicy, uuidv7, type JobLimits } from "@opencode-worker/shared";
+import type { WorkerConfig } from "../config/worker-config.js";
+import { WorkerError, invalidArgument } from "../errors.js";
+import type { ResolvedLimits } from "../sandbox/driver.js";
+import { checkCommand } from "../security/command-policy.js";
+import { buildJobEnv } from "../security/env-filter.js";
+import { validateArtifactPatterns, validateCwd, validateInputFiles } from "../security/path-guard.js";
+import type { ValidatedJob } from "./job.js";
+
+/** A shell line longer than this is almost certainly a mistake (a file pasted into `command`). */
+const MAX_COMMAND_BYTES = 128 * 1024;
+const MAX_ARGV_ITEMS = 4096;
+const MAX_CONFIG_STRING = 256;
+
+/**
+ * Checks a JobSpec from the wire and turns it into a ValidatedJob, or throws a WorkerError that names
+ * the field and the bad value (INVALID_ARGUMENT) or the policy that refused it (PERMISSION_DENIED).
+ * Nothing is written or started before this returns.
+ */
+export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise<ValidatedJob> {
+  const jobId = spec.jobId === "" ? uuidv7() : spec.jobId;
+  if (!JOB_ID_PATTERN.test(jobId)) {
+    throw invalidArgument("job_id", `expected 1-128 characters of [A-Za-z0-9._-], got ${quote(jobId)}`);
+  }
+  const argv = programArgv(spec);
+  const files = validateInputFiles(spec.files, spec.fileModes, {
+    maxFiles: config.session.maxFiles,
+    maxFilesBytes: config.session.maxFilesBytes,
+  });
+  // Validates names and values now, so a bad variable is refused at Dispatch, not at EXECUTE.
+  buildJobEnv(spec.env, { workDir: "/w", outputDir: "/o", homeDir: "/h", tmpDir: "/t" });
+  const cwd = validateCwd(spec.cwd);
+  const artifactPatterns = validateArtifactPatterns(spec.artifacts);
+  const limits = resolveLimits(spec.limits, config.governance);
+  const network = resolveNetwork(spec.config?.network, config.security.allowOpenNetwork);
+  const sessionConfig = {
+    mode: configString("config.mode", spec.config?.mode),
+    provider: configString("config.provider", spec.config?.provider),
+    model: configString("config.model", spec.config?.model),
+    network: spec.config?.network ?? NetworkPolicy.NETWORK_POLICY_UNSPECIFIED,
+    telemetry: spec.config?.telemetry ?? false,
+  };
+  if (config.governance.commandPolicy === "enforce") {
+    await checkCommand(spec.command !== "" ? { command: spec.command } : { argv: spec.argv }, {
+      allowlist: config.governance.commandAllowlist,
+    });
+  }
+  return {
+    jobId,
+    specHash: hashSpec({ ...spec, jobId }),
+    argv,
+    files,
+    env: spec.env,
+    cwd,
+    stdin: spec.stdin,
+    limits,
+    network,
+    sessionConfig,
+    artifactPatterns,
+  };
+}
+
+function programArgv(spec: JobSpec): string[] {
+  const hasCommand = spec.command !== "";
+  const hasArgv = spec.argv.length > 0;
+  if (hasCommand === hasArgv) {
+    throw invalidArgument(hasCommand ? "argv" : "command", "set exactly one of `command` (a shell line) and `argv` (a program and its arguments)");
+  }
+  if (hasCommand) {
+    if (Buffer.byteLength(spec.command) > MAX_COMMAND_BYTES) {
+      throw invalidArgument("command", `is ${Buffer.byteLength(spec.command)} bytes, more than ${MAX_COMMAND_BYTES}; put long scripts in \`files\` and run them`);
+    }
+    if (spec.command.includes("\0")) throw invalidArgument("command", "contains a NUL byte");
+    return ["/bin/sh", "-c", spec.command];
+  }
+  if (spec.argv.length > MAX_ARGV_ITEMS) throw invalidArgument("argv", `has ${spec.argv.length} items, more than ${MAX_ARGV_ITEMS}`);
+  spec.argv.forEach((arg, index) => {
+    if (arg.includes("\0")) throw invalidArgument(`argv[${index}]`, "contains a NUL byte");
+  });
+  if (spec.argv[0] === "") throw invalidArgument("argv[0]", "is empty; it must name the program to run");
+  return spec.argv;
+}
+
+type Governance = WorkerConfig["governance"];
+
+/** Each limit: the proto field, where its default and maximum live, and whether 0 means "off". */
+const LIMIT_RULES: ReadonlyArray<{
+  field: keyof JobLimits & keyof ResolvedLimits;
+  name: string;
+  defaultKey: keyof Governance;
+  maxKey: keyof Governance;
+  maxName: string;
+  integer: boolean;
+  zeroDisables?: boolean;
+}> = [
+  { field: "cpu", name: "cpu", defaultKey: "defaultCpu", maxKey: "maxCpu", maxName: "governance.max_cpu", integer: false },
+  { field: "memoryBytes", name: "memory_bytes", defaultKey: "defaultMemoryBytes", maxKey: "maxMemoryBytes", maxName: "governance.max_memory_bytes", integer: true },
+  { field: "timeoutMs", name: "timeout_ms", defaultKey: "defaultTimeoutMs", maxKey: "maxTimeoutMs", maxName: "governance.max_timeout_ms", integer: true },
+  { field: "maxOutputBytes", name: "max_output_bytes", defaultKey: "defaultMaxOutputBytes", maxKey: "maxOutputBytes", maxName: "governance.max_output_bytes", integer: true },
+  { field: "maxPids", name: "max_pids", defaultKey: "defaultMaxPids", maxKey: "maxPids", maxName: "governance.max_pids", integer: true },
+  { field: "maxDiskBytes", name: "max_disk_bytes", defaultKey: "defaultMaxDiskBytes", maxKey: "maxDiskBytes", maxName: "governance.max_disk_bytes", integer: true },
+  { field: "idleTimeoutMs", name: "idle_timeout_ms", defaultKey: "defaultIdleTimeoutMs", maxKey: "maxIdleTimeoutMs", maxName: "governance.max_idle_timeout_ms", integer: true, zeroDisables: true },
+];
+
+/** Unset limits take the worker's default; set ones must be positive and within the worker's maximum. */
+export function resolveLimits(requested: JobLimits | undefined, governance: Governance): ResolvedLimits {
+  const resolved = {} as ResolvedLimits;
+  for (const rule of LIMIT_RULES) {
+    const value = requested?.[rule.field];
+    const max = governance[rule.maxKey] as number;
+    if (value === undefined) {
+      resolved[rule.field] = governance[rule.defaultKey] as number;
+      continue;
+    }
+    const field = `limits.${rule.name}`;
+    if (!Number.isFinite(value) || (rule.integer && !Number.isSafeInteger(value))) {
+      throw invalidArgument(field, `expected ${rule.integer ? "an integer" : "a number"}, got ${value}`);
+    }
+    if (value < 0 || (value === 0 && !rule.zeroDisables)) {
+      throw invalidArgument(field, `expected a value > 0${rule.zeroDisables ? " (or 0 to disable)" : ""}, got ${value}`);
+    }
+    if (value > max) {
+      throw invalidArgument(field, `${value} exceeds the worker's maximum ${max} (${rule.maxName}); ask for less or raise ${rule.maxName}`);
+    }
+    resolved[rule.field] = value;
+  }
+  return resolved;
+}
+
+function resolveNetwork(policy: NetworkPolicy | undefined, allowOpen: boolean): "restricted" | "open" {
+  switch (policy ?? NetworkPolicy.NETWORK_POLICY_UNSPECIFIED) {
+    case NetworkPolicy.NETWORK_POLICY_UNSPECIFIED:
+    case NetworkPolicy.NETWORK_POLICY_RESTRICTED:
+      return "restricted";
+    case NetworkPolicy.NETWORK_POLICY_OPEN:
+      if (!allowOpen) {
+        throw new WorkerError("PERMISSION_DENIED", "config.network: OPEN is not allowed on this worker (security.allow_open_network is false)", {
+          field: "config.network",
+        });
+      }
+      return "open";
+    default:
+      throw invalidArgument("config.network", `unknown network policy ${policy}`);
+  }
+}
+
+function configString(field: string, value: string | undefined): string {
+  const text = value ?? "";
+  if (text.length > MAX_CONFIG_STRING) throw invalidArgument(field, `is ${text.length} characters, more than ${MAX_CONFIG_STRING}`);
+  return text;
+}
+
+/**
+ * A stable hash of the spec: map entries sorted, so the same job sent twice with its maps built in
+ * another order still counts as the same job for Dispatch's idempotency.
+ */
+function hashSpec(spec: JobSpec): string {
+  const sorted = <V>(map: Map<string, V>) => new Map([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const canonical: JobSpec = { ...spec, files: sorted(spec.files), fileModes: sorted(spec.fileModes), env: sorted(spec.env) };
+  return createHash("sha256").update(JobSpec.encode(canonical).finish()).digest("hex");
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
+}

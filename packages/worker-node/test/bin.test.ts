@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** The built bin, as an operator runs it (`pnpm test` builds before jest starts). */
+const BIN = fileURLToPath(new URL("../dist/bin/opencode-worker.js", import.meta.url));
+const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+
+function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: ENV });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return once(child, "close").then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+let baseDir: string;
+let server: ChildProcess;
+let address: string;
+beforeAll(async () => {
+  baseDir = await mkdtemp(join(tmpdir(), "ocw-bin-"));
+  server = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", `--session.base_dir=${baseDir}`], { env: ENV });
+  for await (const line of createInterface({ input: server.stdout! })) {
+    const entry = JSON.parse(line) as { msg?: string; address?: string };
+    if (entry.msg === "worker listening") {
+      address = entry.address!;
+      break;
+    }
+  }
+});
+afterAll(async () => {
+  if (server.exitCode === null) {
+    server.kill("SIGTERM");
+    await once(server, "close");
+  }
+  await rm(baseDir, { recursive: true, force: true });
+});
+
+describe("opencode-worker run", () => {
+  it("streams the job's output and exits with its exit code", async () => {
+    const { code, stdout, stderr } = await runBin(["run", "--address", address, "--", "echo out; echo err >&2; exit 7"]);
+    expect(code).toBe(7);
+    expect(stdout).toBe("out\n");
+    expect(stderr).toContain("err\n");
+    expect(stderr).toContain("exited with code 7");
+  });
+
+  it("runs several words as an argv, without a shell", async () => {
+    const { code, stdout } = await runBin(["run", "--address", address, "--", "echo", "a;b"]);
+    expect(code).toBe(0);
+    expect(stdout).toBe("a;b\n");
+  });
+
+  it("mirrors a timeout as 128+signal and says which limit to raise", async () => {
+    const { code, stderr } = await runBin(["run", "--address", address, "--timeout-ms", "300", "--", "sleep 30"]);
+    expect(code).toBeGreaterThan(128);
+    expect(stderr).toContain("limits.timeout_ms");
+  });
+});
+
+describe("opencode-worker serve", () => {
+  it("exits 2 naming the key, the value and the source for a bad setting", async () => {
+    const { code, stderr } = await runBin(["serve", "--worker.concurrency=lots"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("worker.concurrency");
+    expect(stderr).toContain("lots");
+  });
+
+  it("stops gracefully on SIGTERM with exit code 0", async () => {
+    server.kill("SIGTERM");
+    const [code] = await once(server, "close");
+    expect(code).toBe(0);
+  });
+});

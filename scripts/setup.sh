@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build, test and run a worker, then the workspace's packages.
+# Idempotent: installs nothing that is already there. Used by the README's set-up line and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)      # the sandbox
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)    # drops the job to its uid inside the sandbox
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing[*]} (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing ${missing[*]}; install them (e.g. sudo apt-get install ${missing[*]}) for sandboxed jobs" >&2
+  fi
+fi
+
+# The pnpm version known to work here (see docs/decisions.md); corepack fails against the registry mirror.
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version | cut -d. -f1)" != 10 ]; then
+  echo "setup: installing pnpm 10 (npm)"
+  npm install -g pnpm@10.34.9 >/dev/null
+fi
+
+CI=true pnpm install --frozen-lockfile
