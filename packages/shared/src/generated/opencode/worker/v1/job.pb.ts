@@ -435,7 +435,7 @@ export interface JobMetrics {
   workerId: string;
   cpuTimeMs: number;
   memoryPeakBytes: number;
-  /** Processes of the job's tree that the worker killed after the command ended. */
+  /** Processes of the job's tree the worker killed: leftovers after the command exited, or the whole tree when it stopped the job. */
   processesReaped: number;
   destroyMs: number;
 }
