@@ -403,10 +403,14 @@ class BwrapJob implements SandboxProcess {
     return { exitCode: code, signal: null };
   }
 
+  /** Every process of the sandbox: the job's and bwrap's own. */
+  private async allPids(): Promise<number[]> {
+    return this.ctx.cgroup ? this.ctx.cgroup.pids() : this.takeSample().members.map((m) => m.pid);
+  }
+
   /** Job processes (slot uid), as opposed to bwrap's own root processes in the same cgroup. */
   private async jobPids(): Promise<number[]> {
-    const pids = this.ctx.cgroup ? await this.ctx.cgroup.pids() : this.takeSample().members.map((m) => m.pid);
-    return pids.filter((pid) => readProcUids(pid)?.includes(this.ctx.uid) === true);
+    return (await this.allPids()).filter((pid) => readProcUids(pid)?.includes(this.ctx.uid) === true);
   }
 
   private takeSample(): TreeSample {
@@ -441,8 +445,10 @@ class BwrapJob implements SandboxProcess {
       for (const pid of jobPids) trySignal(pid, "SIGTERM");
       // A job that stopped itself (kill -STOP 0) gets the TERM only once continued.
       for (const pid of jobPids) trySignal(pid, "SIGCONT");
+      // Until the whole sandbox is gone: once the job has exited, bwrap exits by itself and reports
+      // the job's own status, which a KILL now would replace.
       const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline && (await this.jobPids()).length > 0) await delay(Math.min(20, graceMs));
+      while (Date.now() < deadline && (await this.allPids()).length > 0) await delay(Math.min(20, graceMs));
     }
     await this.killEverything();
     return jobPids.length;

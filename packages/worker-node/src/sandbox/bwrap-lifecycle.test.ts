@@ -34,7 +34,7 @@ async function cgroupProcs(driver: BwrapDriver, box: PreparedSandbox): Promise<n
 }
 
 /** A setsid double-fork daemon with a child; it writes tmp/daemon once both run. */
-const DAEMON = "(setsid sh -c 'sleep 300 & echo > ../tmp/daemon; sleep 300' </dev/null >/dev/null 2>&1 &)";
+const DAEMON = "(setsid sh -c 'sleep 300 & sleep 300 & echo > ../tmp/daemon; wait' </dev/null >/dev/null 2>&1 &)";
 /** The job's own marker, written once its traps and children are in place. */
 const READY = "echo > ../tmp/ready";
 const markers = (box: PreparedSandbox, ...names: string[]) => waitForFiles(names.map((n) => join(box.jobTmpDir, n)));
@@ -200,38 +200,41 @@ suite("bwrap driver: lifecycle", () => {
       stdin: Buffer.alloc(0),
     });
     const bystanderOut = readStream(bystanderJob.stdout);
-    const job = box.exec({
-      argv: ["sh", "-c", `${DAEMON}; ${READY}; sleep 300`],
-      env: { PATH: "/usr/bin:/bin" },
-      cwd: box.jobWorkDir,
-      stdin: Buffer.alloc(0),
-    });
-    void readStream(job.stdout);
-    void readStream(job.stderr);
-    await markers(box, "ready", "daemon");
-    expect(pidsWithUid(uid).length).toBeGreaterThanOrEqual(3);
-    expect((await readMountInfo()).some((m) => m.mountPoint === box.sessionDir)).toBe(true);
+    try {
+      const job = box.exec({
+        argv: ["sh", "-c", `${DAEMON}; ${READY}; sleep 300`],
+        env: { PATH: "/usr/bin:/bin" },
+        cwd: box.jobWorkDir,
+        stdin: Buffer.alloc(0),
+      });
+      void readStream(job.stdout);
+      void readStream(job.stderr);
+      await markers(box, "ready", "daemon");
+      expect(pidsWithUid(uid).length).toBeGreaterThanOrEqual(3);
+      expect((await readMountInfo()).some((m) => m.mountPoint === box.sessionDir)).toBe(true);
 
-    // A restarted worker: a new driver object that knows nothing about `box`.
-    const { driver: restarted } = await createBwrapDriver({ bwrapPath: "/usr/bin/bwrap", uidBase: 230_000, cgroupParent: parent });
-    const lines = await restarted.sweep(baseDir);
-    expect(lines).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(new RegExp(`^removed cgroup ${sessionCgroupName(box.sessionDir)} \\(v1, killed [3-9] processes\\)$`)),
-        `unmounted ${box.sessionDir}`,
-        `removed session dir ${box.sessionDir}`,
-      ]),
-    );
-    await job.exited;
-    expect(pidsWithUid(uid)).toEqual([]);
-    expect(existsSync(box.sessionDir)).toBe(false);
-    expect(await restarted.cgroups?.list()).toEqual([sessionCgroupName(bystander.sessionDir)]);
-    expect(readdirSync(baseDir)).toEqual([]);
-    // The forgotten object's destroy is still safe afterwards.
-    await box.destroy();
-    expect(await bystanderJob.exited).toEqual({ exitCode: 0, signal: null });
-    expect(await bystanderOut).toBe("still-here\n");
-    await bystander.destroy();
-    await rm(otherBase, { recursive: true, force: true });
+      // A restarted worker: a new driver object that knows nothing about `box`.
+      const { driver: restarted } = await createBwrapDriver({ bwrapPath: "/usr/bin/bwrap", uidBase: 230_000, cgroupParent: parent });
+      const lines = await restarted.sweep(baseDir);
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(new RegExp(`^removed cgroup ${sessionCgroupName(box.sessionDir)} \\(v1, killed [3-9] processes\\)$`)),
+          `unmounted ${box.sessionDir}`,
+          `removed session dir ${box.sessionDir}`,
+        ]),
+      );
+      await job.exited;
+      expect(pidsWithUid(uid)).toEqual([]);
+      expect(existsSync(box.sessionDir)).toBe(false);
+      expect(await restarted.cgroups?.list()).toEqual([sessionCgroupName(bystander.sessionDir)]);
+      expect(readdirSync(baseDir)).toEqual([]);
+      // The forgotten object's destroy is still safe afterwards.
+      await box.destroy();
+      expect(await bystanderJob.exited).toEqual({ exitCode: 0, signal: null });
+      expect(await bystanderOut).toBe("still-here\n");
+    } finally {
+      await bystander.destroy();
+      await rm(otherBase, { recursive: true, force: true });
+    }
   });
 });

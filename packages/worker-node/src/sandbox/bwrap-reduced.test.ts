@@ -56,7 +56,7 @@ suite("bwrap driver without cgroups or tmpfs (reduced)", () => {
     // bash retries a failed fork (dash gives up and exits): the job sits at the cap long enough to be sampled.
     const r = await run("exec bash -c 'for i in $(seq 40); do sleep 5 & done; wait'", {
       limits: { maxPids: 16 },
-      during: async (job, box) => {
+      during: async (_job, box) => {
         for (let i = 0; i < 10; i++) {
           most = Math.max(most, pidsWithUid(box.owner?.uid ?? -1).length);
           await new Promise((resolve) => setTimeout(resolve, 20));

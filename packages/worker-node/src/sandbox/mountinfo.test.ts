@@ -10,7 +10,7 @@ describe("parseMountInfo", () => {
     const [cg, tmp] = parseMountInfo(text);
     expect(cg).toMatchObject({ root: "/process_api/x", mountPoint: "/sys/fs/cgroup/memory", fsType: "cgroup" });
     expect(cg?.superOptions).toContain("memory");
-    expect(tmp).toMatchObject({ mountPoint: "/srv/a b/session-1", fsType: "tmpfs", source: "opencode-session" });
+    expect(tmp).toMatchObject({ mountPoint: "/srv/a b/session-1", options: ["rw", "nosuid"], fsType: "tmpfs", source: "opencode-session" });
   });
 });
 

@@ -5,6 +5,8 @@ export interface MountEntry {
   /** Root of the mount within its filesystem: for a cgroup mount, the cgroup path it shows. */
   root: string;
   mountPoint: string;
+  /** Per-mount options: rw, nosuid, nodev, noatime... */
+  options: string[];
   fsType: string;
   source: string;
   superOptions: string[];
@@ -25,6 +27,7 @@ export function parseMountInfo(text: string): MountEntry[] {
     entries.push({
       root: unescapeOctal(fields[3] ?? ""),
       mountPoint: unescapeOctal(fields[4] ?? ""),
+      options: (fields[5] ?? "").split(","),
       fsType: fields[dash + 1] ?? "",
       source: unescapeOctal(fields[dash + 2] ?? ""),
       superOptions: (fields[dash + 3] ?? "").split(","),

@@ -127,7 +127,7 @@ async function withSession(
 
 /**
  * Two sandboxes in parallel: one tries the escapes (remount a read-only bind, keep a daemon after
- * exiting 0), one forks past max_pids. About 100 ms on this machine kind.
+ * exiting 0), one forks past max_pids. With the bwrap check, about 300 ms on a busy 2-vCPU machine.
  */
 function selfTests(driver: BwrapDriver, baseDir: string): Promise<SelfTest[]> {
   const canary = "/usr/.opencode-worker-probe";

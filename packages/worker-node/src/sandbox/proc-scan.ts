@@ -143,8 +143,12 @@ export function pidsWithUidIn(from: number, to: number): Array<{ pid: number; ui
   return out;
 }
 
-/** process.kill that ignores processes that are already gone. */
+/**
+ * process.kill that ignores processes that are already gone, and refuses the pids that would
+ * reach far more than one job: 0 and -1 (our own group, everything), 1 (init), the worker itself.
+ */
 export function trySignal(pid: number, signal: NodeJS.Signals): boolean {
+  if (!Number.isInteger(pid) || Math.abs(pid) <= 1 || Math.abs(pid) === process.pid) return false;
   try {
     process.kill(pid, signal);
     return true;

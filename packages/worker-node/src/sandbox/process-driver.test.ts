@@ -108,17 +108,14 @@ describe("process driver", () => {
   it("a daemon that escaped session, group and session dir is beyond it, but cannot hang exited", async () => {
     const pidFile = join(baseDir, "escaped.pid");
     const started = Date.now();
-    const r = await runScript(driver, baseDir, `(setsid sh -c 'echo $$ > ${pidFile}; cd /; exec sleep 30' &); sleep 0.1; exit 0`);
+    const r = await runScript(driver, baseDir, `(cd / && setsid sh -c 'echo $$ > ${pidFile}; exec sleep 30' &); sleep 0.1; exit 0`);
     const escaped = Number(readFileSync(pidFile, "utf8"));
     rmSync(pidFile);
-    try {
-      expect(r.exit).toEqual({ exitCode: 0, signal: null });
-      expect(Date.now() - started).toBeLessThan(5000);
-      // The documented limit of this driver (the bwrap driver's pid namespace has none).
-      expect(alive(escaped)).toBe(true);
-    } finally {
-      process.kill(escaped, "SIGKILL");
-    }
+    // Whether a sample caught the daemon before its parent exited is a race: this driver cannot
+    // promise to kill it (the bwrap driver's pid namespace can), only that it never hangs.
+    if (alive(escaped)) process.kill(escaped, "SIGKILL");
+    expect(r.exit).toEqual({ exitCode: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it("sweep removes leftover session dirs", async () => {

@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { loadConfig } from "../config/index.js";
 import type { WorkerConfig } from "../config/worker-config.js";
 import type { WorkerConfigOverrides } from "../config/schema.js";
-import { BwrapDriver } from "./bwrap-driver.js";
+import { BwrapDriver, createBwrapDriver } from "./bwrap-driver.js";
 import { ProcessDriver } from "./process-driver.js";
 import { selectDriver } from "./select-driver.js";
 import { removeTestParents, requireSandboxPrerequisites, sandboxSkipReason, tempBaseDir, testCgroupParent } from "./testing.js";
@@ -25,7 +25,11 @@ describe("selectDriver", () => {
   beforeAll(() => {
     baseDir = tempBaseDir("sel");
   });
-  afterAll(() => removeTestParents(probed, baseDir));
+  afterAll(async () => {
+    // Even when the probe test failed before handing its driver over.
+    probed ??= skip ? undefined : (await createBwrapDriver({ bwrapPath: "/usr/bin/bwrap", uidBase: 240_000, cgroupParent })).driver;
+    await removeTestParents(probed, baseDir);
+  });
 
   async function config(security: NonNullable<WorkerConfigOverrides["security"]>): Promise<WorkerConfig> {
     const { config } = await loadConfig({

@@ -8,6 +8,7 @@ import type { ExecSpec, LimitBreach, PreparedSandbox, ProcessExit, ResolvedLimit
 import { readMountInfo } from "./mountinfo.js";
 import { pidsWithUid } from "./proc-scan.js";
 import { resolveExecutable } from "./probe.js";
+import { unmountSession } from "./session-mount.js";
 
 /**
  * Support for the sandbox tests (not used by the worker). Sandbox tests need root and bubblewrap:
@@ -163,9 +164,19 @@ export async function leftovers(driver: BwrapDriver, baseDir: string, uid?: numb
   return found;
 }
 
-/** afterAll: the test file's own cgroup parents and base dir. */
+/**
+ * afterAll: whatever the tests left (a failed test may leave a live session): its cgroups under
+ * the file's own parent, killed and removed, the parents themselves, mounts and the base dir.
+ */
 export async function removeTestParents(driver: BwrapDriver | undefined, baseDir: string): Promise<void> {
-  for (const parent of driver?.cgroups?.parents ?? []) await rmdir(parent).catch(() => undefined);
+  const cgroups = driver?.cgroups;
+  if (cgroups) {
+    await cgroups.sweep();
+    for (const parent of cgroups.parents) await rmdir(parent).catch(() => undefined);
+  }
+  for (const m of await readMountInfo()) {
+    if (m.mountPoint.startsWith(`${baseDir}/`)) await unmountSession(m.mountPoint);
+  }
   await rm(baseDir, { recursive: true, force: true });
 }
 

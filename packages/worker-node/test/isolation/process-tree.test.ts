@@ -1,0 +1,66 @@
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
+import { JobFailedError } from "@opencode-worker/master-client";
+import { eventually, type TestWorker } from "../harness.js";
+import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
+
+let t: TestWorker;
+const noneLeft = () => processesOfWorker(t).length === 0;
+
+describeSandbox("the whole process tree dies with the job", () => {
+  beforeAll(async () => {
+    t = await startSandboxWorker();
+  });
+  afterEach(async () => {
+    expect(noneLeft()).toBe(true);
+    expect((await t.client.metrics()).draining).toBe(false);
+  });
+  afterAll(() => t.stop());
+
+  // A daemon: setsid into a new session, double fork, close the pipes, ignore SIGTERM and SIGHUP.
+  const DAEMON = "setsid sh -c 'trap \"\" TERM HUP; (sleep 1000 </dev/null >/dev/null 2>&1 &) &' </dev/null >/dev/null 2>&1";
+
+  it("kills setsid + double-fork daemons left after an exit 0, before the result arrives", async () => {
+    const result = await t.client.run({ command: `${DAEMON}; ${DAEMON}; echo started` });
+    expect(result.state).toBe("finished");
+    // The pid namespace takes them down with the job's init, or the cgroup kill after it: either way none is left.
+    expect(noneLeft()).toBe(true);
+  });
+
+  it("kills daemons on cancel, before Cancel returns", async () => {
+    const job = await t.client.dispatch({ command: `${DAEMON}; echo started; sleep 1000` });
+    let started = false;
+    job.onStdout(() => (started = true));
+    await eventually(() => started);
+    await job.cancel("test");
+    expect(noneLeft()).toBe(true);
+  });
+
+  it("ends a job that stops its own process group (kill -STOP 0) at its timeout", async () => {
+    const error = await t.client.run({ command: "sleep 1000 & kill -STOP 0", limits: { timeoutMs: 1000 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect((error as JobFailedError).reason).toBe("timeout");
+    expect(noneLeft()).toBe(true);
+  });
+
+  it("survives kill -9 -1 from inside: only the job's own processes die", async () => {
+    const error = await t.client.run({ command: "sleep 1000 & sleep 1000 & kill -9 -1; echo unreachable" }).catch((e: unknown) => e);
+    const result = error instanceof JobFailedError ? error : undefined;
+    expect(result?.stdoutText ?? "").not.toContain("unreachable");
+    expect((await t.client.run({ command: "echo worker fine" })).stdoutText).toBe("worker fine\n");
+  });
+
+  it("kills the tree on timeout, idle timeout and output limit alike", async () => {
+    const specs = [
+      { command: `${DAEMON}; sleep 1000`, limits: { timeoutMs: 500 } },
+      { command: `${DAEMON}; echo x; sleep 1000`, limits: { idleTimeoutMs: 300 } },
+      { command: `${DAEMON}; yes`, limits: { maxOutput: 100_000 } },
+    ];
+    const reasons = [];
+    for (const spec of specs) {
+      const error = (await t.client.run(spec).catch((e: unknown) => e)) as JobFailedError;
+      reasons.push(error.reason);
+      expect(noneLeft()).toBe(true);
+    }
+    expect(reasons).toEqual(["timeout", "idle_timeout", "output_limit"]);
+  });
+});
