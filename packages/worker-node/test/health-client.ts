@@ -24,7 +24,7 @@ export class HealthClient {
   private readonly client: Client & { check: (request: object, callback: (error: Error | null, status: number) => void) => void };
 
   constructor(address: string, credentials: ChannelCredentials = grpcCredentials.createInsecure()) {
-    this.client = new HealthService(address, credentials) as HealthClient["client"];
+    this.client = new HealthService(address, credentials) as unknown as HealthClient["client"];
   }
 
   status(): Promise<(typeof STATUS)[number]> {

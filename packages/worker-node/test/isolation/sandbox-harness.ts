@@ -7,7 +7,7 @@ import { startTestWorker, type TestWorker } from "../harness.js";
  * missing; under CI=true they always run, so a machine without a working sandbox fails loudly.
  */
 const canSandbox = process.getuid?.() === 0 && ["/usr/bin/bwrap", "/bin/bwrap"].some((path) => existsSync(path));
-export const describeSandbox: typeof describe = process.env.CI === "true" || canSandbox ? describe : describe.skip;
+export const describeSandbox = process.env.CI === "true" || canSandbox ? describe : describe.skip;
 if (!canSandbox && process.env.CI !== "true") {
   console.warn("isolation tests skipped: they need root and bubblewrap (CI=true makes them mandatory)");
 }

@@ -1,0 +1,78 @@
+import { afterAll, expect, it } from "@jest/globals";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { credentials } from "@grpc/grpc-js";
+import { FailedPreconditionError, WorkerClient } from "@opencode-worker/master-client";
+import { eventually, startTestWorker } from "../harness.js";
+import { HealthClient } from "../health-client.js";
+import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
+
+const BIN = fileURLToPath(new URL("../../dist/bin/opencode-worker.js", import.meta.url));
+const scratch: string[] = [];
+afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+describeSandbox("crash recovery and the isolation probe", () => {
+  it("sweeps the session dirs, mounts, cgroups and processes a SIGKILLed worker left behind", async () => {
+    const baseDir = await mkdtemp(join(tmpdir(), "ocw-sweep-"));
+    scratch.push(baseDir);
+    const sessions = join(baseDir, "sessions");
+    const uidBase = 400_000 + 64 * Math.floor(Math.random() * 1000);
+    const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", `--session.base_dir=${sessions}`, `--security.sandbox_uid_base=${uidBase}`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let address = "";
+    for await (const line of createInterface({ input: child.stdout! })) {
+      const entry = JSON.parse(line) as { msg?: string; address?: string };
+      if (entry.msg === "worker listening") {
+        address = entry.address!;
+        break;
+      }
+    }
+    const client = await WorkerClient.connect({ address });
+    const job = await client.dispatch({ command: "echo up; sleep 1000" });
+    let up = false;
+    job.onStdout(() => (up = true), { onError: () => {} });
+    await eventually(() => up);
+    client.close();
+    child.kill("SIGKILL");
+    await once(child, "close");
+
+    const sessionDir = join(sessions, `session-${job.sessionId}`);
+    expect(await readdir(sessions)).toContain(`session-${job.sessionId}`);
+    expect(await readFile("/proc/self/mountinfo", "utf8")).toContain(sessionDir);
+
+    const next = await startSandboxWorker({ session: { base_dir: sessions }, security: { sandbox_uid_base: uidBase } });
+    try {
+      expect((await readdir(sessions)).filter((name) => name.startsWith("session-"))).toEqual([]);
+      expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(sessionDir);
+      const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`], { encoding: "utf8" });
+      expect(cgroups.trim()).toBe("");
+      expect(processesOfWorker(next)).toEqual([]);
+      expect((await next.client.run({ command: "echo fresh" })).stdoutText).toBe("fresh\n");
+    } finally {
+      await next.stop();
+    }
+  });
+});
+
+it("refuses jobs with FAILED_PRECONDITION and reports NOT_SERVING when bubblewrap is missing", async () => {
+  const t = await startTestWorker({ security: { bwrap_path: "/nonexistent/bwrap" } });
+  const health = new HealthClient(t.worker.address, credentials.createInsecure());
+  try {
+    expect(t.worker.isolation.mode).toBe("none");
+    const error = await t.client.run({ command: "echo should not run" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FailedPreconditionError);
+    expect((error as Error).message).toMatch(/bubblewrap/);
+    expect(await health.status()).toBe("NOT_SERVING");
+    expect((await t.client.metrics()).isolationMode).toBe("none");
+  } finally {
+    health.close();
+    await t.stop();
+  }
+});
