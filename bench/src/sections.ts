@@ -1,0 +1,164 @@
+/**
+ * The five measurements of `pnpm bench`, each against a worker of its own (so one cannot leave
+ * retained results or heap behind for the next, and each gets its own CPU profile), each turning
+ * its figures into table rows with their targets.
+ */
+import { RawStreamBaseline } from "./baselines/raw-grpc-stream.js";
+import { TRUE_ARGV } from "./baselines/spawn.js";
+import { compareLatency, describeBreakdown, type LatencyComparison } from "./latency.js";
+import type { BenchOptions, Measurement } from "./options.js";
+import { compareOutput } from "./output.js";
+import { compareRate } from "./rate.js";
+import { measuredRow, type Row, type SectionResult, unmeasuredRow } from "./report.js";
+import { measureRss } from "./rss.js";
+import { compareSandboxLatency } from "./sandbox.js";
+import { type WorkerFlags, withWorker } from "./worker-process.js";
+
+export interface Section {
+  id: Measurement;
+  title: string;
+  run(options: BenchOptions): Promise<SectionResult>;
+}
+
+/** The unsandboxed driver; min_isolation must come down too, or the worker refuses its own driver. */
+const PROCESS_DRIVER: WorkerFlags = {
+  "security.trusted_jobs": true,
+  "security.driver": "process",
+  "security.min_isolation": "none",
+};
+
+const MB = 1e6;
+
+const profiled = (options: BenchOptions) => (options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {});
+
+function latencyRows(id: string, subject: string, comparison: LatencyComparison, targetRatio: number): Row[] {
+  const { worker, baseline } = comparison;
+  return [
+    {
+      ...measuredRow({
+        id,
+        label: `${subject}, p50`,
+        unit: "ms",
+        figure: worker.p50Ms,
+        baseline: baseline.p50Ms,
+        target: { on: "ratio", op: "<=", value: targetRatio },
+      }),
+      note: describeBreakdown(comparison),
+    },
+    measuredRow({ id, label: `${subject}, p99`, unit: "ms", figure: worker.p99Ms, baseline: baseline.p99Ms }),
+  ];
+}
+
+export const SECTIONS: readonly Section[] = [
+  {
+    id: "a",
+    title: "trivial job latency, process driver, vs spawn /bin/true",
+    async run(options) {
+      const { value, workerExit } = await withWorker("a-latency", PROCESS_DRIVER, profiled(options), (worker) =>
+        compareLatency(worker.client, TRUE_ARGV, options),
+      );
+      return { rows: latencyRows("a", "`true` job vs spawn /bin/true", value, 1.5), raw: { ...value, workerExit } };
+    },
+  },
+  {
+    id: "b",
+    title: "trivial jobs per second in flight, process driver, vs bare spawns",
+    async run(options) {
+      const flags = { ...PROCESS_DRIVER, "worker.concurrency": options.rateConcurrency };
+      const { value, workerExit } = await withWorker("b-rate", flags, profiled(options), (worker) =>
+        compareRate(worker.client, worker.pid, options),
+      );
+      const row = measuredRow({
+        id: "b",
+        label: `jobs/s, ${options.rateConcurrency} in flight, vs spawns/s`,
+        unit: "jobs/s",
+        figure: value.worker.perSecond,
+        baseline: value.baseline.perSecond,
+        target: { on: "ratio", op: ">=", value: 0.7 },
+      });
+      const note = `CPU of the spawning process: worker ${value.worker.spawnerCpuPercent}%, bench ${value.baseline.spawnerCpuPercent}% (of one core)`;
+      return { rows: [{ ...row, note }], raw: { ...value, concurrency: options.rateConcurrency, workerExit } };
+    },
+  },
+  {
+    id: "c",
+    title: "stdout throughput through SDK events(), vs a raw grpc-js stream",
+    async run(options) {
+      const limit = Math.max(4 * 1024 ** 3, options.outputBytes);
+      const flags = { ...PROCESS_DRIVER, "governance.max_output_bytes": limit, "governance.default_max_output_bytes": limit };
+      const raw = await RawStreamBaseline.start();
+      try {
+        const { value, workerExit } = await withWorker("c-output", flags, profiled(options), (worker) =>
+          compareOutput(worker.client, worker.pid, raw, options),
+        );
+        const row = measuredRow({
+          id: "c",
+          label: "stdout via SDK events() vs raw grpc-js stream",
+          unit: "MB/s",
+          figure: value.worker.mbPerSecond,
+          baseline: value.baseline.mbPerSecond,
+          target: { on: "ratio", op: ">=", value: 0.7 },
+        });
+        const { worker, baseline } = value;
+        const note =
+          `CPU (% of one core): worker ${worker.producerCpuPercent}% / SDK consumer ${worker.consumerCpuPercent}%, ` +
+          `raw server ${baseline.producerCpuPercent}% / raw client ${baseline.consumerCpuPercent}%; mean message ` +
+          `${(worker.meanMessageBytes / 1024).toFixed(1)} KiB (output events) vs ${(baseline.meanMessageBytes / 1024).toFixed(1)} KiB`;
+        return { rows: [{ ...row, note }], raw: { ...value, workerExit } };
+      } finally {
+        await raw.stop();
+      }
+    },
+  },
+  {
+    id: "d",
+    title: "worker RSS, idle and under many concurrent jobs",
+    async run(options) {
+      const flags = {
+        ...PROCESS_DRIVER,
+        "worker.concurrency": options.rssJobs,
+        "session.max_concurrent_sessions": 2 * options.rssJobs,
+      };
+      const { value, workerExit } = await withWorker("d-rss", flags, profiled(options), (worker) =>
+        measureRss(worker.client, worker.pid, options),
+      );
+      const idle = {
+        ...measuredRow({
+          id: "d",
+          label: "worker RSS idle (GetMetrics)",
+          unit: "MB",
+          figure: value.idleRssBytes / MB,
+          target: { on: "figure", op: "<=", value: 80 },
+        }),
+        note: `${(value.startRssBytes / MB).toFixed(1)} MB right after start, before any job`,
+      };
+      const loaded = measuredRow({
+        id: "d",
+        label: `worker RSS peak, ${value.loadedJobs} concurrent sleep jobs`,
+        unit: "MB",
+        figure: value.loadedPeakRssBytes / MB,
+      });
+      const note =
+        `${value.loadedSamples} samples, up to ${value.maxActiveSeen} jobs active at once, all done in ` +
+        `${value.loadedWallMs} ms (each sleeps ${options.rssSleepSeconds * 1000} ms), GetMetrics answered within ` +
+        `${value.maxMetricsRoundTripMs} ms; /proc VmHWM ${(value.procPeakRssBytes / MB).toFixed(1)} MB`;
+      return { rows: [idle, { ...loaded, note }], raw: { ...value, workerExit } };
+    },
+  },
+  {
+    id: "e",
+    title: "trivial job latency, default (bwrap) driver, vs bare bwrap",
+    async run(options) {
+      const { value, workerExit } = await withWorker("e-sandbox", {}, profiled(options), (worker) =>
+        compareSandboxLatency(worker, options),
+      );
+      if (!value.measured) {
+        return { rows: [unmeasuredRow("e", "sandboxed `true` job vs bare bwrap", "SKIP", value.why)], raw: { ...value, workerExit } };
+      }
+      return {
+        rows: latencyRows("e", "sandboxed `true` job vs bare bwrap", value.comparison, 1.3),
+        raw: { ...value.comparison, isolation: value.isolation, workerExit },
+      };
+    },
+  },
+];
