@@ -30,6 +30,8 @@ export async function writeInputs(
   owner?: { readonly uid: number; readonly gid: number },
   cwd = "",
 ): Promise<void> {
+  // Nothing to write: the driver has just made the work dir, and checking it costs three round trips.
+  if (files.length === 0 && cwd === "") return;
   const clash = files.find((file) => cwd === file.path || cwd.startsWith(`${file.path}/`));
   if (clash) throw invalidArgument("cwd", `must be a directory, but files[${JSON.stringify(clash.path)}] is a file on its path`);
   const writer = new InputWriter(workDir, owner);

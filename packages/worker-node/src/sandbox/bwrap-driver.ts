@@ -158,14 +158,14 @@ export class BwrapDriver implements SandboxDriver {
     const owner = { uid: slot.uid, gid: slot.gid };
     let mounted = false;
     const storage = (async () => {
-      await ensureBaseDir(spec.sessionDir);
+      ensureBaseDir(spec.sessionDir);
       // The session root is the worker's (0711): the job owns only the four subdirs.
       await mkdir(spec.sessionDir, { mode: 0o711 });
       if (this.storage === "tmpfs") {
         await mountSessionTmpfs(spec.sessionDir, { sizeBytes: spec.limits.maxDiskBytes });
         mounted = true;
       }
-      await createSubdirs(spec.sessionDir, owner);
+      createSubdirs(spec.sessionDir, owner);
     })();
     const cgroup = this.cgroups?.create(sessionCgroupName(spec.sessionDir), {
       memoryBytes: spec.limits.memoryBytes,

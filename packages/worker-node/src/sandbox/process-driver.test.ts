@@ -118,10 +118,17 @@ describe("process driver", () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it("sweep removes leftover session dirs", async () => {
-    mkdirSync(join(baseDir, "session-left"), { recursive: true });
-    mkdirSync(join(baseDir, "not-a-session"), { recursive: true });
-    expect(await driver.sweep(baseDir)).toEqual([`removed session dir ${join(baseDir, "session-left")}`]);
-    expect(readdirSync(baseDir)).toEqual(["not-a-session"]);
+  it("sweep removes leftover session dirs and trees left mid-deletion, nothing else", async () => {
+    // Its own base dir: earlier tests' discarded trees may still be deleting in the background.
+    const crashed = tempBaseDir("proc-sweep");
+    mkdirSync(join(crashed, "session-left"), { recursive: true });
+    mkdirSync(join(crashed, ".trash-session-half-deleted", "work"), { recursive: true });
+    mkdirSync(join(crashed, "not-a-session"), { recursive: true });
+    expect((await driver.sweep(crashed)).sort()).toEqual([
+      `removed session dir ${join(crashed, ".trash-session-half-deleted")}`,
+      `removed session dir ${join(crashed, "session-left")}`,
+    ]);
+    expect(readdirSync(crashed)).toEqual(["not-a-session"]);
+    rmSync(crashed, { recursive: true, force: true });
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import type {
   ExecSpec,
   LimitBreach,
@@ -15,8 +15,10 @@ import { ProcessTree, type TreeSample } from "./process-tree.js";
 import {
   assertSessionDir,
   createSubdirs,
+  discardTree,
   ensureBaseDir,
   listSessionDirs,
+  listTrash,
   removeTree,
   sessionPaths,
 } from "./session-layout.js";
@@ -46,9 +48,9 @@ export class ProcessDriver implements SandboxDriver {
 
   async prepare(spec: SandboxSessionSpec): Promise<PreparedSandbox> {
     assertSessionDir(spec.sessionDir);
-    await ensureBaseDir(spec.sessionDir);
-    await mkdir(spec.sessionDir, { mode: 0o700 });
-    await createSubdirs(spec.sessionDir);
+    ensureBaseDir(spec.sessionDir);
+    mkdirSync(spec.sessionDir, { mode: 0o700 });
+    createSubdirs(spec.sessionDir);
     return new ProcessSession(spec, this.sampleIntervalMs);
   }
 
@@ -58,7 +60,7 @@ export class ProcessDriver implements SandboxDriver {
    */
   async sweep(baseDir: string): Promise<string[]> {
     const lines: string[] = [];
-    for (const dir of await listSessionDirs(baseDir)) {
+    for (const dir of [...(await listSessionDirs(baseDir)), ...(await listTrash(baseDir))]) {
       await removeTree(dir);
       lines.push(`removed session dir ${dir}`);
     }
@@ -108,7 +110,7 @@ class ProcessSession implements PreparedSandbox {
         await this.job.killTree(0);
         await this.job.exited;
       }
-      await removeTree(this.sessionDir);
+      discardTree(this.sessionDir);
     })();
     return this.destroyed;
   }
@@ -127,6 +129,7 @@ class ProcessJob implements SandboxProcess {
   private maxCpuTicks = 0;
   private breach: LimitBreach | undefined;
   private mainExited = false;
+  private reapAfterExit: Promise<number> | undefined;
 
   constructor(
     spec: ExecSpec,
@@ -167,7 +170,8 @@ class ProcessJob implements SandboxProcess {
         this.mainExited = true;
         // Whatever the main process left running dies with it, as in the bwrap driver (where the
         // pid namespace does this); otherwise a daemon holding stdout would keep 'close' away.
-        void this.killTree(0).then(() => {
+        this.reapAfterExit = this.killMembers(0);
+        void this.reapAfterExit.then(() => {
           // A daemon this driver never saw may still hold the pipes: stop reading after a while.
           const timer = setTimeout(() => {
             this.child.stdout?.destroy();
@@ -179,7 +183,7 @@ class ProcessJob implements SandboxProcess {
       });
       this.child.once("close", (code, signal) => settle({ exitCode: code, signal }));
     });
-    if (this.pid > 0) this.sampleNow();
+    // No sample at spawn: the child has not even exec'd yet. The timer keeps `last` fresh.
     this.timer = setInterval(() => this.sampleNow(), sampleIntervalMs);
     this.timer.unref();
   }
@@ -198,7 +202,12 @@ class ProcessJob implements SandboxProcess {
     return sample;
   }
 
-  async killTree(graceMs: number): Promise<number> {
+  /** After the main process exited, the one kill of its leftovers answers every later call. */
+  killTree(graceMs: number): Promise<number> {
+    return this.reapAfterExit ?? this.killMembers(graceMs);
+  }
+
+  private async killMembers(graceMs: number): Promise<number> {
     let members = this.sampleNow().members;
     const count = members.length;
     if (count === 0) return 0;
@@ -228,7 +237,8 @@ class ProcessJob implements SandboxProcess {
   }
 
   async usage(): Promise<SandboxUsage> {
-    const sample = this.mainExited ? this.last : this.sampleNow();
+    // The sampling timer keeps this fresh; a scan per caller would double the /proc reads.
+    const sample = this.last;
     return {
       cpuTimeMs: ticksToMs(this.maxCpuTicks),
       memoryBytes: sample.rssBytes,

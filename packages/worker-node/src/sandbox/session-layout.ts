@@ -1,4 +1,5 @@
-import { chown, mkdir, readdir, rm } from "node:fs/promises";
+import { chownSync, mkdirSync, renameSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 
 /** What every driver creates under `<sessionDir>`; the job sees HOME and TMPDIR here. */
@@ -32,20 +33,24 @@ export function assertSessionDir(sessionDir: string): void {
   }
 }
 
+/*
+ * The directory calls below are synchronous on purpose: a handful of mkdir/chown syscalls take
+ * microseconds, while each async call is a thread-pool round trip, and at job start those add up
+ * to milliseconds on every job.
+ */
+
 /** The base dir is the worker's: 0700, so no other host user can even list the sessions. */
-export async function ensureBaseDir(sessionDir: string): Promise<void> {
-  await mkdir(dirname(sessionDir), { recursive: true, mode: 0o700 });
+export function ensureBaseDir(sessionDir: string): void {
+  mkdirSync(dirname(sessionDir), { recursive: true, mode: 0o700 });
 }
 
 /** Creates the four subdirs (0700), owned by `owner` when the job runs as another uid. */
-export async function createSubdirs(sessionDir: string, owner?: { uid: number; gid: number }): Promise<void> {
-  await Promise.all(
-    SESSION_SUBDIRS.map(async (name) => {
-      const dir = join(sessionDir, name);
-      await mkdir(dir, { mode: 0o700 });
-      if (owner) await chown(dir, owner.uid, owner.gid);
-    }),
-  );
+export function createSubdirs(sessionDir: string, owner?: { uid: number; gid: number }): void {
+  for (const name of SESSION_SUBDIRS) {
+    const dir = join(sessionDir, name);
+    mkdirSync(dir, { mode: 0o700 });
+    if (owner) chownSync(dir, owner.uid, owner.gid);
+  }
 }
 
 /** `session-*` entries of a base dir; an absent base dir has none. */
@@ -61,4 +66,32 @@ export async function listSessionDirs(baseDir: string): Promise<string[]> {
 /** rm -rf that never follows links (fs.rm unlinks symlinks, it does not descend into them). */
 export async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+}
+
+/** Where discarded session trees wait for their deletion: `<base>/.trash-session-<id>`. */
+const TRASH_PREFIX = ".trash-";
+
+/**
+ * Takes a session tree out of the way at once (one rename) and deletes it in the background: the
+ * session path is gone before the job's result is published, and a job that left 10^5 files does
+ * not delay it. A tree the worker did not finish deleting (a crash) is removed by the next sweep.
+ */
+export function discardTree(dir: string): void {
+  const trash = join(dirname(dir), `${TRASH_PREFIX}${basename(dir)}`);
+  try {
+    renameSync(dir, trash);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  void removeTree(trash).catch(() => {});
+}
+
+/** `.trash-session-*` entries a previous worker left mid-deletion. */
+export async function listTrash(baseDir: string): Promise<string[]> {
+  try {
+    return (await readdir(baseDir)).filter((name) => name.startsWith(`${TRASH_PREFIX}session-`)).map((name) => join(baseDir, name));
+  } catch {
+    return [];
+  }
 }

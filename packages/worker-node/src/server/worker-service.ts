@@ -3,7 +3,6 @@ import type { sendUnaryData, Server, ServerUnaryCall, ServerWritableStream } fro
 import {
   JobState,
   TerminationReason,
-  WorkerServiceService,
   type GetMetricsResponse,
   type JobStatus,
   type ReadArtifactRequest,
@@ -16,6 +15,7 @@ import { WorkerError, invalidArgument, toGrpcStatus } from "../errors.js";
 import type { Job } from "../session/job.js";
 import type { SessionManager } from "../session/session-manager.js";
 import { attachEventStream } from "./event-stream.js";
+import { workerServiceDefinition } from "./stream-response-encoding.js";
 
 /** What GetMetrics reports beyond the session manager's own figures. */
 export interface WorkerIdentity {
@@ -43,7 +43,7 @@ export class WorkerService {
   ) {}
 
   addToServer(server: Server): void {
-    server.addService(WorkerServiceService, this.handlers());
+    server.addService(workerServiceDefinition, this.handlers());
   }
 
   private handlers(): WorkerServiceServer {

@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PreparedSandbox } from "../../sandbox/driver.js";
 import { writeInputs } from "../../files/write-inputs.js";
@@ -10,5 +10,6 @@ export async function preparePhase(job: Job, sandbox: PreparedSandbox): Promise<
   const { mode, provider, model, telemetry } = job.spec.sessionConfig;
   const sessionConfig = { mode, provider, model, network: job.spec.network, telemetry };
   // Beside work/, not in it; "wx" (O_CREAT|O_EXCL) fails rather than follow anything already there.
-  await writeFile(join(sandbox.sessionDir, "opencode.json"), `${JSON.stringify(sessionConfig, null, 2)}\n`, { mode: 0o644, flag: "wx" });
+  // Sync: a few hundred bytes, where an async write is a thread-pool round trip on every job.
+  writeFileSync(join(sandbox.sessionDir, "opencode.json"), `${JSON.stringify(sessionConfig, null, 2)}\n`, { mode: 0o644, flag: "wx" });
 }
