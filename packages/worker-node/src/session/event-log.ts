@@ -78,13 +78,20 @@ export class EventLog {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** The retained bytes of one output stream, in order: what the result carries. */
+  /**
+   * The retained bytes of one output stream, in order: what the result carries. The retained events
+   * then point into that one buffer, so a finished job holds its output once, not twice.
+   */
   retainedOutput(stream: OutputStream): Buffer {
-    const chunks: Buffer[] = [];
-    for (const event of this.retained) {
-      if (event.kind?.$case === "output" && event.kind.value.stream === stream) chunks.push(event.kind.value.data);
+    const chunks = this.retained.flatMap((event) => (event.kind?.$case === "output" && event.kind.value.stream === stream ? [event.kind.value] : []));
+    const all = Buffer.concat(chunks.map((chunk) => chunk.data));
+    let position = 0;
+    for (const chunk of chunks) {
+      const length = chunk.data.length;
+      chunk.data = all.subarray(position, position + length);
+      position += length;
     }
-    return Buffer.concat(chunks);
+    return all;
   }
 
   /**

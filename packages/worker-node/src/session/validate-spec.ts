@@ -3,7 +3,7 @@ import { JOB_ID_PATTERN, JobSpec, NetworkPolicy, uuidv7, type JobLimits } from "
 import type { WorkerConfig } from "../config/worker-config.js";
 import { WorkerError, invalidArgument } from "../errors.js";
 import type { ResolvedLimits } from "../sandbox/driver.js";
-import { checkCommand } from "../security/command-policy.js";
+import { CommandVerdicts } from "../security/command-verdicts.js";
 import { buildJobEnv } from "../security/env-filter.js";
 import { validateArtifactPatterns, validateCwd, validateInputFiles } from "../security/path-guard.js";
 import type { ValidatedJob } from "./job.js";
@@ -12,6 +12,7 @@ import type { ValidatedJob } from "./job.js";
 const MAX_COMMAND_BYTES = 128 * 1024;
 const MAX_ARGV_ITEMS = 4096;
 const MAX_CONFIG_STRING = 256;
+const commandVerdicts = new CommandVerdicts();
 
 /**
  * Checks a JobSpec from the wire and turns it into a ValidatedJob, or throws a WorkerError that names
@@ -42,7 +43,7 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise
     telemetry: spec.config?.telemetry ?? false,
   };
   if (config.governance.commandPolicy === "enforce") {
-    await checkCommand(spec.command !== "" ? { command: spec.command } : { argv: spec.argv }, {
+    await commandVerdicts.verify(spec.command !== "" ? { command: spec.command } : { argv: spec.argv }, {
       allowlist: config.governance.commandAllowlist,
     });
   }
