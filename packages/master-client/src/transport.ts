@@ -3,7 +3,7 @@
  * its retries and the SDK's error for a failed status. Nothing above it touches grpc-js calls.
  */
 import { type Client, Metadata, status } from "@grpc/grpc-js";
-import { WorkerServiceService } from "@opencode-worker/shared";
+import { decodeStreamJobResponse, WorkerServiceService } from "@opencode-worker/shared";
 import { abortError, ConnectionError, errorFromStatus, InternalError, type WorkerClientError } from "./errors.js";
 import { type RetryPolicy, type Rpc, withRetry, withStreamRetry } from "./retry.js";
 import { readPositiveInteger } from "./validate.js";
@@ -20,9 +20,15 @@ interface MethodDefinition<Request, Response> {
   responseDeserialize(value: Buffer): Response;
 }
 
+/** The generated definitions, with StreamJob's responses read by the zero-copy hot path. */
+const DEFINITIONS = {
+  ...WorkerServiceService,
+  streamJob: { ...WorkerServiceService.streamJob, responseDeserialize: decodeStreamJobResponse },
+};
+
 function definition<K extends Rpc>(rpc: K): MethodDefinition<RequestOf<K>, ResponseOf<K>> {
   // TypeScript cannot relate an indexed definition to its own request type for a generic key.
-  return WorkerServiceService[rpc] as unknown as MethodDefinition<RequestOf<K>, ResponseOf<K>>;
+  return DEFINITIONS[rpc] as unknown as MethodDefinition<RequestOf<K>, ResponseOf<K>>;
 }
 
 /** Per-call settings every SDK method accepts. */

@@ -15,7 +15,7 @@ import { WorkerError, invalidArgument, toGrpcStatus } from "../errors.js";
 import type { Job } from "../session/job.js";
 import type { SessionManager } from "../session/session-manager.js";
 import { attachEventStream } from "./event-stream.js";
-import { workerServiceDefinition } from "./stream-response-encoding.js";
+import { workerServiceDefinition } from "./service-definition.js";
 
 /** What GetMetrics reports beyond the session manager's own figures. */
 export interface WorkerIdentity {
