@@ -37,16 +37,16 @@ describeSandbox("limits enforced by the kernel", () => {
     expect(result.message).toContain("limits.max_pids");
   });
 
-  it("stops a disk filler at max_disk_bytes: ENOSPC inside, DISK_LIMIT outside", async () => {
+  it("stops a disk filler at max_disk_bytes with DISK_LIMIT", async () => {
     const result = await outcome({ command: "head -c 100000000 /dev/zero > big; echo status=$?", limits: { maxDisk: "16MiB" } });
+    // The worker may stop the job on the full disk before its own ENOSPC message: the reason is what counts.
     expect(result.reason).toBe("disk_limit");
-    expect(result.stderrText).toMatch(/No space left on device/);
+    expect(result.message).toContain("limits.max_disk_bytes");
   });
 
   it("stops an inode filler too (the session tmpfs has nr_inodes), whose files are tiny", async () => {
     const result = await outcome({ command: "i=0; while : > f$i; do i=$((i+1)); done", limits: { maxDisk: "4MiB", timeoutMs: 60_000 } });
     expect(result.reason).toBe("disk_limit");
-    expect(result.stderrText).toMatch(/No space left on device/);
   });
 
   it("keeps the job's /tmp on its own quota", async () => {
