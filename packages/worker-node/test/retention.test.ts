@@ -1,0 +1,35 @@
+import { describe, expect, it } from "@jest/globals";
+import { NotFoundError } from "@opencode-worker/master-client";
+import { eventually, startTestWorker } from "./harness.js";
+
+describe("finished results are kept, then dropped", () => {
+  it("keeps a result for session.result_ttl_ms, then answers NOT_FOUND", async () => {
+    const t = await startTestWorker({ session: { result_ttl_ms: 300 } });
+    try {
+      const result = await t.client.run({ command: "echo kept" });
+      const job = await t.client.job(result.jobId);
+      expect((await job.collect()).stdoutText).toBe("kept\n");
+      await eventually(async () => (await t.client.metrics()).retainedResults === 0);
+      await expect(job.collect()).rejects.toBeInstanceOf(NotFoundError);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("drops the oldest results first when session.result_budget_bytes is exceeded", async () => {
+    const t = await startTestWorker({ session: { result_budget_bytes: 250_000 } });
+    try {
+      const first = await t.client.run({ command: "head -c 100000 /dev/zero" });
+      const second = await t.client.run({ command: "head -c 100000 /dev/zero" });
+      const third = await t.client.run({ command: "head -c 100000 /dev/zero" });
+      await expect(t.client.job(first.jobId)).rejects.toBeInstanceOf(NotFoundError);
+      expect((await (await t.client.job(second.jobId)).collect()).stdoutTotalBytes).toBe(100_000);
+      expect((await (await t.client.job(third.jobId)).collect()).stdoutTotalBytes).toBe(100_000);
+      const metrics = await t.client.metrics();
+      expect(metrics.retainedResults).toBe(2);
+      expect(metrics.retainedResultBytes).toBeLessThanOrEqual(250_000);
+    } finally {
+      await t.stop();
+    }
+  });
+});
