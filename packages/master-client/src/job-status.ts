@@ -38,7 +38,7 @@ export interface SessionInfo {
 
 /** What `cancel()` did. */
 export interface CancelOutcome {
-  /** False when the job had already ended. */
+  /** True when the job ended because it was cancelled (by this call or an earlier one). */
   cancelled: boolean;
   state: JobState;
 }

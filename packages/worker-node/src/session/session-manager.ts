@@ -40,10 +40,11 @@ export class SessionManager {
 
   /** Accepts a job, or returns the existing one when the same job_id comes with the same spec. */
   async dispatch(spec: JobSpec): Promise<{ job: Job; created: boolean }> {
-    if (this.draining) throw new WorkerError("UNAVAILABLE", "the worker is shutting down and accepts no new jobs; dispatch to another worker");
     const { driver, refusal } = this.options.isolation;
     if (refusal || !driver) throw new WorkerError("FAILED_PRECONDITION", refusal ?? "no sandbox driver is available on this worker");
     const validated = await validateSpec(spec, this.options.config);
+    // Checked after the await: a drain may have begun while the spec was being validated.
+    if (this.draining) throw new WorkerError("UNAVAILABLE", "the worker is shutting down and accepts no new jobs; dispatch to another worker");
     const existing = this.jobs.get(validated.jobId);
     if (existing) {
       if (existing.spec.specHash === validated.specHash) return { job: existing, created: false };
@@ -103,12 +104,11 @@ export class SessionManager {
   }
 
   stats() {
-    const outcomes = [...this.outcomes.values()];
     return {
       active: this.running.size,
       queued: this.queue.length,
       jobsTotal: this.jobsTotal,
-      outcomes,
+      outcomes: [...this.outcomes.values()],
       retainedResults: this.retained.length,
       retainedResultBytes: this.retainedBytes,
     };
@@ -121,10 +121,9 @@ export class SessionManager {
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
     for (const job of [...this.queue]) void this.cancel(job.jobId, "the worker is shutting down");
-    const all = () => Promise.all(this.sessions().map((job) => job.done));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([all(), graceOver]);
+    await Promise.race([Promise.all(this.sessions().map((job) => job.done)), graceOver]);
     clearTimeout(timer);
     await Promise.all(this.sessions().map((job) => this.cancel(job.jobId, `the worker is shutting down (grace ${graceMs} ms over)`)));
   }

@@ -55,6 +55,9 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox): Promise<
   const stopPolling = pollUsageAndBreaches(job, proc);
   try {
     const exit = await proc.exited;
+    // It ended by itself unless something stopped it already: no timer may claim otherwise now.
+    clearTimeout(wallTimer);
+    output.stop();
     // The main process is gone; anything it left running (daemons, background jobs) goes with it.
     const processesReaped = await killTree(0);
     await stopPolling();

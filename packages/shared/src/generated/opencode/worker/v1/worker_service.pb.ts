@@ -91,7 +91,10 @@ export interface CancelRequest {
 
 export interface CancelResponse {
   state: JobState;
-  /** False when the job had already ended. */
+  /**
+   * True when the job ended because it was cancelled, by this call or an earlier one (so repeating
+   * a Cancel gives the same answer); false when it ended some other way first.
+   */
   cancelled: boolean;
 }
 
