@@ -62,6 +62,13 @@ describe("opencode-worker run", () => {
     expect(code).toBeGreaterThan(128);
     expect(stderr).toContain("limits.timeout_ms");
   });
+
+  it("prints the worker's refusal without a stack trace and exits 1", async () => {
+    const { code, stderr } = await runBin(["run", "--address", address, "--", "sudo id"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("sudo");
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe("opencode-worker serve", () => {

@@ -4,8 +4,10 @@
  * opencode-worker run [--address host:port] -- <command>   run one job on a worker, output live
  *
  * Exit codes: serve 0 after a graceful stop, 2 for a configuration error; run mirrors the job's
- * exit code (128+n for a signal, 1 for a job that ended without one, 2 for a usage error).
+ * exit code (128+n for a signal, 1 for a job that ended without one or a refused dispatch, 2 for a
+ * usage error).
  */
+import { WorkerClientError } from "@opencode-worker/master-client";
 import { ConfigError } from "../config/index.js";
 import { runCommand } from "./run-command.js";
 import { serve } from "./serve.js";
@@ -36,6 +38,12 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError) {
       process.stderr.write(`opencode-worker: ${error.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    // The worker refused or could not be reached: its message says what to change, no stack needed.
+    if (error instanceof WorkerClientError) {
+      process.stderr.write(`opencode-worker: ${error.message}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(`opencode-worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
