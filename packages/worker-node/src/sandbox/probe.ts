@@ -1,3 +1,4 @@
+import { systemMountArgs } from "./bwrap-args.js";
 import { execFile } from "node:child_process";
 import { accessSync, constants as fsConstants, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -46,15 +47,16 @@ export function resolveExecutable(name: string): string | undefined {
   return undefined;
 }
 
-/** Runs bwrap with the namespaces the driver uses, as root, on a trivial command. */
+/**
+ * Runs bwrap with the namespaces and system mounts the driver uses, as root, on a trivial command.
+ * Not `--ro-bind / /`: that walks every mount on the host, and a session tmpfs another worker
+ * unmounts meanwhile makes bwrap fail, which would turn a busy host's probe into a refusal.
+ */
 async function bwrapRuns(bwrap: string): Promise<{ ok: boolean; version: string; error?: string }> {
+  const namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent"];
   const [version, run] = await Promise.allSettled([
     execFileAsync(bwrap, ["--version"], { env: {}, timeout: 2000 }),
-    execFileAsync(
-      bwrap,
-      ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true"],
-      { env: {}, timeout: 2000 },
-    ),
+    execFileAsync(bwrap, [...namespaces, ...systemMountArgs(), "--", "/usr/bin/true"], { env: {}, timeout: 2000 }),
   ]);
   const v = version.status === "fulfilled" ? version.value.stdout.trim() : "bubblewrap (version unknown)";
   if (run.status === "fulfilled") return { ok: true, version: v };
