@@ -37,6 +37,10 @@ describe("readSources: CLI", () => {
     ]);
   });
 
+  it("skips a bare -- (pnpm start -- --x=1 passes it through)", async () => {
+    expect(await read({ argv: ["--", "--worker.concurrency=3"] })).toEqual(["worker.concurrency=3@cli"]);
+  });
+
   it("takes a value that starts with a single dash", async () => {
     expect(await read({ argv: ["--grpc.port", "-1"] })).toEqual(["grpc.port=-1@cli"]);
   });

@@ -57,6 +57,8 @@ function readArgv(argv: readonly string[]): ParsedSource {
   let configFile: ConfigFileChoice | undefined;
   const queue = [...argv];
   for (let arg = queue.shift(); arg !== undefined; arg = queue.shift()) {
+    // A bare `--` separates options the usual way (and `pnpm start -- --x=1` passes it through).
+    if (arg === "--") continue;
     if (!arg.startsWith("--")) throw new ConfigError(arg, arg, "cli", "expected an option like --section.key=value");
     const equals = arg.indexOf("=");
     const name = arg.slice(2, equals === -1 ? undefined : equals);
