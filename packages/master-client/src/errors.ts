@@ -1,12 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import type {
-  JobArtifact,
-  JobResult,
-  JobState,
-  PhaseDurations,
-  SkippedArtifact,
-  TerminationReason,
-} from "./job-result.js";
+import type { JobResult } from "./job-result.js";
 
 /**
  * The SDK's closed set of error codes. Every error the client throws for a call is a
@@ -201,65 +194,23 @@ export function abortError(signal: AbortSignal, jobId?: string): AbortError {
   return new AbortError("The operation was aborted", { cause: signal.reason, jobId });
 }
 
+/** The result's fields, which JobFailedError carries as its own (declaration merging). */
+export interface JobFailedError extends Omit<JobResult, "message" | "stdoutText" | "stderrText"> {}
+
 /**
  * Thrown by `run()` when the job ran but did not end "finished" (non-zero exit, timeout, limit,
  * cancel). Not a refused call: it carries the whole result, and its message is the result's message.
  */
 export class JobFailedError extends Error implements JobResult {
   override name = "JobFailedError";
-  readonly jobId: string;
-  readonly sessionId: string;
-  readonly state: JobState;
-  readonly reason: TerminationReason;
-  readonly exitCode?: number;
-  readonly signal?: string;
-  readonly stdout: Buffer;
-  readonly stderr: Buffer;
-  readonly stdoutTruncated: boolean;
-  readonly stderrTruncated: boolean;
-  readonly stdoutTotalBytes: number;
-  readonly stderrTotalBytes: number;
-  readonly artifacts: JobArtifact[];
-  readonly skippedArtifacts: SkippedArtifact[];
-  readonly durationMs: number;
-  readonly queueMs: number;
-  readonly phaseMs: PhaseDurations;
-  readonly cpuTimeMs: number;
-  readonly memoryPeakBytes: number;
-  readonly processesReaped: number;
-  readonly workerId: string;
-  readonly timedOut: boolean;
-  readonly isCanceled: boolean;
-  readonly isolation: string;
-  readonly unenforcedLimits: string[];
 
   constructor(result: JobResult) {
     super(result.message);
-    this.jobId = result.jobId;
-    this.sessionId = result.sessionId;
-    this.state = result.state;
-    this.reason = result.reason;
-    this.exitCode = result.exitCode;
-    this.signal = result.signal;
-    this.stdout = result.stdout;
-    this.stderr = result.stderr;
-    this.stdoutTruncated = result.stdoutTruncated;
-    this.stderrTruncated = result.stderrTruncated;
-    this.stdoutTotalBytes = result.stdoutTotalBytes;
-    this.stderrTotalBytes = result.stderrTotalBytes;
-    this.artifacts = result.artifacts;
-    this.skippedArtifacts = result.skippedArtifacts;
-    this.durationMs = result.durationMs;
-    this.queueMs = result.queueMs;
-    this.phaseMs = result.phaseMs;
-    this.cpuTimeMs = result.cpuTimeMs;
-    this.memoryPeakBytes = result.memoryPeakBytes;
-    this.processesReaped = result.processesReaped;
-    this.workerId = result.workerId;
-    this.timedOut = result.timedOut;
-    this.isCanceled = result.isCanceled;
-    this.isolation = result.isolation;
-    this.unenforcedLimits = result.unenforcedLimits;
+    // Every data field of the result, whatever JobResult grows to hold; the text getters below
+    // decode on demand, as the result's own do.
+    for (const [key, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(result))) {
+      if (key !== "message" && "value" in descriptor) Object.defineProperty(this, key, { ...descriptor, enumerable: true });
+    }
   }
 
   get stdoutText(): string {

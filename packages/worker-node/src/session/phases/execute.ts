@@ -6,7 +6,7 @@ import { buildJobEnv } from "../../security/env-filter.js";
 import type { Job } from "../job.js";
 
 /** How long a job told to stop (timeout, cancel, output limit) gets between SIGTERM and SIGKILL. */
-export const KILL_GRACE_MS = 1000;
+const KILL_GRACE_MS = 1000;
 /** Usage and limit breaches are polled this often; every RESOURCE_EVENT_EVERY-th poll becomes an event. */
 const POLL_MS = 250;
 const RESOURCE_EVENT_EVERY = 4;
