@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { WorkerError } from "../errors.js";
-import { buildJobEnv } from "./env-filter.js";
+import { buildJobEnv, validateJobEnv } from "./env-filter.js";
 
 const base = { workDir: "/s/work", outputDir: "/s/output", homeDir: "/s/home", tmpDir: "/s/tmp" };
 
 function refusal(env: Map<string, string>): WorkerError {
   try {
-    buildJobEnv(env, base);
+    validateJobEnv(env);
   } catch (error) {
     expect(error).toBeInstanceOf(WorkerError);
     expect((error as WorkerError).code).toBe("INVALID_ARGUMENT");
@@ -60,6 +60,8 @@ describe("buildJobEnv", () => {
     expect(refusal(new Map([["A", "x".repeat(128 * 1024 + 1)]])).context.field).toBe('env["A"]');
     const many = new Map(Array.from({ length: 9 }, (_, i) => [`V${i}`, "x".repeat(120 * 1024)] as [string, string]));
     expect(refusal(many).context.field).toBe("env");
-    expect(buildJobEnv(new Map([["A", "x".repeat(128 * 1024)]]), base).A).toHaveLength(128 * 1024);
+    const large = new Map([["A", "x".repeat(128 * 1024)]]);
+    validateJobEnv(large);
+    expect(buildJobEnv(large, base).A).toHaveLength(128 * 1024);
   });
 });

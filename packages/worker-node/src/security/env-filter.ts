@@ -8,8 +8,8 @@ import { invalidArgument } from "../errors.js";
  * Rules for the job's variables:
  * - names match `^[A-Za-z_][A-Za-z0-9_]*$` and are at most 256 characters; `__proto__`, `constructor`
  *   and the like are ordinary names (the result is a prototype-less object);
- * - values contain no NUL (it cannot be passed to exec) and are at most 128 KiB; all names and values
- *   together at most 1 MiB (execve's limit is about 2 MiB, shared with argv);
+ * - values contain no NUL (it cannot be passed to exec) and are at most 128 KiB; the job's names and
+ *   values together at most 1 MiB (execve's limit is about 2 MiB, shared with argv);
  * - OPENCODE_WORK_DIR and OPENCODE_OUTPUT_DIR are the worker's to set; PATH, HOME, LANG, TMPDIR may
  *   be overridden;
  * - LD_PRELOAD, LD_LIBRARY_PATH, BASH_ENV, NODE_OPTIONS and friends are allowed: they only change how
@@ -31,14 +31,9 @@ const MAX_TOTAL_BYTES = 1024 * 1024;
 const RESERVED = new Set(["OPENCODE_WORK_DIR", "OPENCODE_OUTPUT_DIR"]);
 
 /** Thrown (INVALID_ARGUMENT naming `env["KEY"]`, or `env` for the total) when a variable breaks a rule. */
-export function buildJobEnv(userEnv: ReadonlyMap<string, string>, base: JobEnvBase): Record<string, string> {
-  const env = Object.create(null) as Record<string, string>;
-  env.PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  env.HOME = base.homeDir;
-  env.LANG = "C.UTF-8";
-  env.TMPDIR = base.tmpDir;
-  env.OPENCODE_WORK_DIR = base.workDir;
-  env.OPENCODE_OUTPUT_DIR = base.outputDir;
+/** Checks the job's own variables, at Dispatch: throws INVALID_ARGUMENT naming the variable. */
+export function validateJobEnv(userEnv: ReadonlyMap<string, string>): void {
+  let total = 0;
   for (const [name, value] of userEnv) {
     const field = `env[${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}...` : name)}]`;
     if (name.length > MAX_NAME_LENGTH) throw invalidArgument(field, `is a name longer than ${MAX_NAME_LENGTH} characters`);
@@ -47,11 +42,21 @@ export function buildJobEnv(userEnv: ReadonlyMap<string, string>, base: JobEnvBa
     if (value.includes("\0")) throw invalidArgument(field, "contains a NUL byte");
     const bytes = Buffer.byteLength(value);
     if (bytes > MAX_VALUE_BYTES) throw invalidArgument(field, `is ${bytes} bytes, more than ${MAX_VALUE_BYTES}`);
-    // With no prototype there is no inherited `__proto__` setter: every name is an own data property.
-    env[name] = value;
+    total += Buffer.byteLength(name) + bytes + 2;
   }
-  let total = 0;
-  for (const name of Object.keys(env)) total += Buffer.byteLength(name) + Buffer.byteLength(env[name] as string) + 2;
   if (total > MAX_TOTAL_BYTES) throw invalidArgument("env", `holds ${total} bytes of names and values, more than ${MAX_TOTAL_BYTES}`);
+}
+
+/** The complete environment for variables `validateJobEnv` accepted: the safe defaults, then the job's. */
+export function buildJobEnv(userEnv: ReadonlyMap<string, string>, base: JobEnvBase): Record<string, string> {
+  const env = Object.create(null) as Record<string, string>;
+  env.PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  env.HOME = base.homeDir;
+  env.LANG = "C.UTF-8";
+  env.TMPDIR = base.tmpDir;
+  env.OPENCODE_WORK_DIR = base.workDir;
+  env.OPENCODE_OUTPUT_DIR = base.outputDir;
+  // With no prototype there is no inherited `__proto__` setter: every name is an own data property.
+  for (const [name, value] of userEnv) env[name] = value;
   return env;
 }

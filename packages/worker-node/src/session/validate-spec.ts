@@ -4,7 +4,7 @@ import type { WorkerConfig } from "../config/worker-config.js";
 import { WorkerError, invalidArgument } from "../errors.js";
 import type { ResolvedLimits } from "../sandbox/driver.js";
 import { CommandVerdicts } from "../security/command-verdicts.js";
-import { buildJobEnv } from "../security/env-filter.js";
+import { validateJobEnv } from "../security/env-filter.js";
 import { validateArtifactPatterns, validateCwd, validateInputFiles } from "../security/path-guard.js";
 import type { ValidatedJob } from "./job.js";
 
@@ -29,8 +29,7 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise
     maxFiles: config.session.maxFiles,
     maxFilesBytes: config.session.maxFilesBytes,
   });
-  // Validates names and values now, so a bad variable is refused at Dispatch, not at EXECUTE.
-  buildJobEnv(spec.env, { workDir: "/w", outputDir: "/o", homeDir: "/h", tmpDir: "/t" });
+  validateJobEnv(spec.env);
   const cwd = validateCwd(spec.cwd);
   const artifactPatterns = validateArtifactPatterns(spec.artifacts);
   const limits = resolveLimits(spec.limits, config.governance);
@@ -105,7 +104,7 @@ const LIMIT_RULES: ReadonlyArray<{
 ];
 
 /** Unset limits take the worker's default; set ones must be positive and within the worker's maximum. */
-export function resolveLimits(requested: JobLimits | undefined, governance: Governance): ResolvedLimits {
+function resolveLimits(requested: JobLimits | undefined, governance: Governance): ResolvedLimits {
   const resolved = {} as ResolvedLimits;
   for (const rule of LIMIT_RULES) {
     const value = requested?.[rule.field];
