@@ -72,6 +72,14 @@ export function scriptedEvents(jobId: string, chunks: { stream: "stdout" | "stde
 }
 
 /** Resolves when the server side of a call sees it cancelled by the client. */
+/** A StreamJob handler that sends the events after the request's after_seq, then ends: an attach. */
+export function replayAfterSeq(events: wire.JobEvent[]): wire.WorkerServiceServer["streamJob"] {
+  return (call) => {
+    for (const event of events.filter((e) => e.seq > call.request.afterSeq)) call.write({ event });
+    call.end();
+  };
+}
+
 export function cancelledBy(call: { on(event: "cancelled", listener: () => void): unknown }): Promise<void> {
   return new Promise((resolve) => call.on("cancelled", () => resolve()));
 }

@@ -20,14 +20,7 @@ import {
   WorkerClient,
   type WorkerClientOptions,
 } from "../src/index.js";
-import {
-  cancelledBy,
-  finishedResult,
-  grpcError,
-  type ScriptedWorker,
-  scriptedEvents,
-  startScriptedWorker,
-} from "./scripted-worker.js";
+import { cancelledBy, finishedResult, grpcError, replayAfterSeq, scriptedEvents, startScriptedWorker, type ScriptedWorker } from "./scripted-worker.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -287,10 +280,7 @@ describe("events()", () => {
     const events = scriptedEvents("job-1", [{ stream: "stdout", text: "a" }]);
     const worker = await start({
       dispatch: dispatchEcho,
-      streamJob: (call) => {
-        for (const event of events.filter((e) => e.seq > call.request.afterSeq)) call.write({ event });
-        call.end();
-      },
+      streamJob: replayAfterSeq(events),
     });
     const job = await clientOf(worker).dispatch({ jobId: "job-1", command: "echo" });
     const types: string[] = [];
@@ -477,10 +467,7 @@ describe("onStdout() / onStderr()", () => {
     ]);
     const worker = await start({
       dispatch: dispatchEcho,
-      streamJob: (call) => {
-        for (const event of events.filter((e) => e.seq > call.request.afterSeq)) call.write({ event });
-        call.end();
-      },
+      streamJob: replayAfterSeq(events),
     });
     const job = await clientOf(worker).dispatch({ jobId: "job-1", command: "echo" });
     const stdout: string[] = [];
