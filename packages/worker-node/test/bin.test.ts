@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-
-/** The built bin, as an operator runs it (`pnpm test` builds before jest starts). */
-const BIN = fileURLToPath(new URL("../dist/bin/opencode-worker.js", import.meta.url));
-const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+import { BIN, BIN_ENV, startBinWorker, type BinWorker } from "./bin-harness.js";
 
 function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: ENV });
+  const child = spawn(process.execPath, [BIN, ...args], { env: BIN_ENV });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -21,24 +16,15 @@ function runBin(args: string[]): Promise<{ code: number | null; stdout: string; 
 }
 
 let baseDir: string;
-let server: ChildProcess;
+let server: BinWorker;
 let address: string;
 beforeAll(async () => {
   baseDir = await mkdtemp(join(tmpdir(), "ocw-bin-"));
-  server = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", `--session.base_dir=${baseDir}`], { env: ENV });
-  for await (const line of createInterface({ input: server.stdout! })) {
-    const entry = JSON.parse(line) as { msg?: string; address?: string };
-    if (entry.msg === "worker listening") {
-      address = entry.address!;
-      break;
-    }
-  }
+  server = await startBinWorker([`--session.base_dir=${baseDir}`]);
+  address = server.address;
 });
 afterAll(async () => {
-  if (server.exitCode === null) {
-    server.kill("SIGTERM");
-    await once(server, "close");
-  }
+  await server.stop();
   await rm(baseDir, { recursive: true, force: true });
 });
 
@@ -80,8 +66,6 @@ describe("opencode-worker serve", () => {
   });
 
   it("stops gracefully on SIGTERM with exit code 0", async () => {
-    server.kill("SIGTERM");
-    const [code] = await once(server, "close");
-    expect(code).toBe(0);
+    expect(await server.stop()).toBe(0);
   });
 });

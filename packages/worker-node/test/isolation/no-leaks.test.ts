@@ -1,39 +1,65 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import type { TestWorker } from "../harness.js";
-import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { WorkerClient } from "@opencode-worker/master-client";
+import { eventually } from "../harness.js";
+import { startBinWorker, type BinWorker } from "../bin-harness.js";
+import { describeSandbox, freeUidBase, processesInSlots } from "./sandbox-harness.js";
 
-let t: TestWorker;
+const JOBS = 1000;
+const CONCURRENCY = 4;
+const uidBase = freeUidBase();
+let baseDir: string;
+let worker: BinWorker;
+let client: WorkerClient;
 
+// The worker runs as the real bin in its own process: its RSS is then the worker's alone, not jest's.
 describeSandbox("nothing leaks over many jobs", () => {
   beforeAll(async () => {
-    t = await startSandboxWorker({ session: { result_ttl_ms: 1000 } });
+    baseDir = await mkdtemp(join(tmpdir(), "ocw-leaks-"));
+    worker = await startBinWorker([
+      `--session.base_dir=${baseDir}`,
+      "--session.result_ttl_ms=500",
+      `--worker.concurrency=${CONCURRENCY}`,
+      `--security.sandbox_uid_base=${uidBase}`,
+      "--governance.command_policy=off",
+    ]);
+    client = await WorkerClient.connect({ address: worker.address });
   });
-  afterAll(() => t.stop());
+  afterAll(async () => {
+    client?.close();
+    await worker?.stop();
+    await rm(baseDir, { recursive: true, force: true });
+  });
 
-  it("leaves no session dir, mount, cgroup, process or retained memory behind after 1000 jobs", async () => {
+  it(`leaves no session dir, mount, cgroup, process, held result or runaway memory behind after ${JOBS} jobs`, async () => {
+    expect((await client.metrics()).isolationMode).toBe("sandbox");
     const sessions = new Set<string>();
     const kinds = ["true", "echo out; echo err >&2; exit 3", "sleep 0.01 & echo bg", 'echo x > "$OPENCODE_OUTPUT_DIR/a.txt"'];
     let next = 0;
     const runner = async (): Promise<void> => {
-      while (next < 1000) {
+      while (next < JOBS) {
         const command = kinds[next++ % kinds.length]!;
-        const job = await t.client.dispatch({ command });
+        const job = await client.dispatch({ command });
         sessions.add((await job.wait()).sessionId);
       }
     };
-    await Promise.all(Array.from({ length: t.worker.config.worker.concurrency }, runner));
-    expect(sessions.size).toBe(1000);
+    await Promise.all(Array.from({ length: CONCURRENCY }, runner));
+    expect(sessions.size).toBe(JOBS);
 
-    expect(await t.sessionDirs()).toEqual([]);
+    expect((await readdir(baseDir)).filter((name) => name.startsWith("session-"))).toEqual([]);
     const mounts = await readFile("/proc/self/mountinfo", "utf8");
     expect([...sessions].filter((id) => mounts.includes(`session-${id}`))).toEqual([]);
     const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "8", "-type", "d", "-name", "*-session-*"], { encoding: "utf8" });
     expect([...sessions].filter((id) => cgroups.includes(id))).toEqual([]);
-    expect(processesOfWorker(t)).toEqual([]);
-    const metrics = await t.client.metrics();
+    expect(processesInSlots(uidBase)).toEqual([]);
+    // Results expire after their TTL: the worker then holds nothing of these jobs.
+    await eventually(async () => (await client.listSessions()).length === 0);
+    const metrics = await client.metrics();
     expect(metrics.active + metrics.queued).toBe(0);
-    expect(metrics.rssBytes).toBeLessThan(300 * 1024 * 1024);
+    // Idle is about 80 MB; a worker that kept each job's buffers would be far past this.
+    expect(metrics.rssBytes).toBeLessThan(250 * 1024 * 1024);
   }, 300_000);
 });

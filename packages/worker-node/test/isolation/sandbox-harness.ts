@@ -15,9 +15,14 @@ if (!canSandbox && process.env.CI !== "true") {
 /** Slot uids a test worker may use: each gets its own range, so parallel test files never see each other's jobs. */
 const SLOT_RANGE = 64;
 
+/** A slot uid range of its own for one test worker. */
+export function freeUidBase(): number {
+  return 300_000 + SLOT_RANGE * Math.floor(Math.random() * 10_000);
+}
+
 /** A worker whose jobs run in the sandbox with the command guard off: these tests attack the boundary, not the guard. */
 export async function startSandboxWorker(overrides: Parameters<typeof startTestWorker>[0] = {}): Promise<TestWorker> {
-  const uidBase = 300_000 + SLOT_RANGE * Math.floor(Math.random() * 10_000);
+  const uidBase = freeUidBase();
   const t = await startTestWorker({
     ...overrides,
     governance: { command_policy: "off", ...overrides.governance },
@@ -29,7 +34,11 @@ export async function startSandboxWorker(overrides: Parameters<typeof startTestW
 
 /** Processes on this host running as one of this worker's slot uids: after a job ends there must be none. */
 export function processesOfWorker(t: TestWorker): number[] {
-  const uidBase = t.worker.config.security.sandboxUidBase;
+  return processesInSlots(t.worker.config.security.sandboxUidBase);
+}
+
+/** Processes on this host running as a slot uid from `uidBase` on. */
+export function processesInSlots(uidBase: number): number[] {
   const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** The built bin, as an operator runs it (`pnpm test` builds before jest starts). */
+export const BIN = fileURLToPath(new URL("../dist/bin/opencode-worker.js", import.meta.url));
+export const BIN_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+
+export interface BinWorker {
+  process: ChildProcess;
+  address: string;
+  /** SIGTERM, then the exit code once it has gone. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * `opencode-worker serve` in its own process, with settings as flags. Tests that measure the worker
+ * itself (its RSS, its exit) use this: an in-process worker shares its heap with jest.
+ */
+export async function startBinWorker(flags: string[]): Promise<BinWorker> {
+  const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", ...flags], { env: BIN_ENV, stdio: ["ignore", "pipe", "inherit"] });
+  let address: string | undefined;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const entry = JSON.parse(line) as { msg?: string; address?: string };
+    if (entry.msg === "worker listening") {
+      address = entry.address;
+      break;
+    }
+  }
+  if (!address) throw new Error(`worker exited (${child.exitCode}) before it listened`);
+  // Keep draining its log so a chatty worker never blocks on a full pipe.
+  child.stdout!.resume();
+  return {
+    process: child,
+    address,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "close");
+      }
+      return child.exitCode;
+    },
+  };
+}
