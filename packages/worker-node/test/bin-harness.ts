@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -8,7 +8,6 @@ export const BIN = fileURLToPath(new URL("../dist/bin/opencode-worker.js", impor
 export const BIN_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 export interface BinWorker {
-  process: ChildProcess;
   address: string;
   /** SIGTERM, then the exit code once it has gone. */
   stop(): Promise<number | null>;
@@ -32,7 +31,6 @@ export async function startBinWorker(flags: string[]): Promise<BinWorker> {
   // Keep draining its log so a chatty worker never blocks on a full pipe.
   child.stdout!.resume();
   return {
-    process: child,
     address,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
