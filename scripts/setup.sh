@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)      # the sandbox
-command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)    # drops the job to its uid inside the sandbox
-command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)                   # compiles the sandbox launcher (native/)
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${missing[*]} (apt)"

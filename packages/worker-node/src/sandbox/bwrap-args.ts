@@ -1,29 +1,31 @@
 import { lstatSync, readlinkSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
 import { invalidArgument } from "../errors.js";
+import { LAUNCHER_IN_SANDBOX, SECCOMP_FD, STATUS_FD } from "./launcher.js";
 
 /**
  * The exec chain of a sandboxed job, built as one argv (no shell string is ever built from job data):
  *
  *   /bin/sh -c '<join the cgroups; set rlimits; exec "$@">' sh        (empty environment, as root)
- *     bwrap --unshare-pid ... --bind <session> <session> --             (root, no user namespace)
- *       setpriv --reuid U --regid G --clear-groups ... --no-new-privs -- (drops to the slot uid)
- *         env -i -C <cwd> -- K=V... argv...                              (the job, as U)
+ *     bwrap --unshare-pid ... --seccomp 3 --bind <session> <session> -- (root, no user namespace)
+ *       sandbox-launcher U G <cwd> 4 <n> K=V... argv...                  (closes fds, forks, reports on fd 4)
+ *         argv...                                                       (the job, as U, no capabilities)
  *
  * - The sh wrapper puts itself into the session cgroups before it execs bwrap, so nothing of the
  *   job runs outside them, even for an instant; its `ulimit` builtins set the rlimits for free
  *   (prlimit(1) would be one more exec for the same syscalls).
- * - The job's environment is applied by env(1) AFTER setpriv: anything applied earlier (bwrap
- *   --setenv) would let a job's LD_PRELOAD run inside setpriv while it is still root. The chdir is
- *   also done by env(1), as the job's uid, because bwrap keeps no CAP_DAC_OVERRIDE to enter a 0700
+ * - The launcher (launcher.ts, native/sandbox-launcher.c) applies the job's environment only in the
+ *   child it has dropped to the slot uid: anything applied earlier (bwrap --setenv) would let a job's
+ *   LD_PRELOAD run while still root. It is static, so no dynamic loader runs as root in there either.
+ *   The chdir is also done as the job's uid, because bwrap keeps no CAP_DAC_OVERRIDE to enter a 0700
  *   dir owned by the job.
  */
 
 export interface SandboxTools {
   sh: string;
   bwrap: string;
-  setpriv: string;
-  env: string;
+  /** The launcher on the host; bound read-only at LAUNCHER_IN_SANDBOX. */
+  launcher: string;
 }
 
 export interface SandboxCommandSpec {
@@ -37,6 +39,8 @@ export interface SandboxCommandSpec {
   /** cgroup.procs files to join before bwrap starts. */
   cgroupProcsFiles: readonly string[];
   rlimits: { nofile: number; fileSizeBytes: number; nproc: number };
+  /** bwrap reads a seccomp program from SECCOMP_FD (the driver writes it there). */
+  seccomp: boolean;
   argv: readonly string[];
   env: Readonly<Record<string, string>>;
   cwd: string;
@@ -103,8 +107,6 @@ export function wrapperScript(procsFiles: readonly string[], rlimits: SandboxCom
 function validateExec(argv: readonly string[], env: Readonly<Record<string, string>>, cwd: string): void {
   const command = argv[0];
   if (command === undefined || command === "") throw invalidArgument("argv", "must name a command");
-  // env(1) would read a first word with '=' as one more variable.
-  if (command.includes("=")) throw invalidArgument("argv[0]", `must not contain '=', got ${JSON.stringify(command)}`);
   if (argv.some((a) => a.includes("\0"))) throw invalidArgument("argv", "must not contain NUL bytes");
   for (const [key, value] of Object.entries(env)) {
     if (key === "" || key.includes("=") || key.includes("\0")) {
@@ -136,7 +138,7 @@ export function buildSandboxCommand(spec: SandboxCommandSpec): { file: string; a
     "--new-session",
     "--hostname",
     "sandbox",
-    // Only what setpriv needs to drop to the slot uid; setpriv then clears even these.
+    // Only what the launcher needs to drop to the slot uid; it then clears even these.
     "--cap-drop",
     "ALL",
     "--cap-add",
@@ -162,20 +164,17 @@ export function buildSandboxCommand(spec: SandboxCommandSpec): { file: string; a
     "--bind",
     session,
     session,
+    "--ro-bind",
+    spec.tools.launcher,
+    LAUNCHER_IN_SANDBOX,
+    ...(spec.seccomp ? ["--seccomp", String(SECCOMP_FD)] : []),
     "--",
-    spec.tools.setpriv,
-    `--reuid=${spec.uid}`,
-    `--regid=${spec.gid}`,
-    "--clear-groups",
-    "--bounding-set=-all",
-    "--inh-caps=-all",
-    "--no-new-privs",
-    "--",
-    spec.tools.env,
-    "-i",
-    "-C",
+    LAUNCHER_IN_SANDBOX,
+    String(spec.uid),
+    String(spec.gid),
     spec.cwd,
-    "--",
+    String(STATUS_FD),
+    String(Object.keys(spec.env).length),
     ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     ...spec.argv,
   ];

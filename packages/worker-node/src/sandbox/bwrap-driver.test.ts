@@ -74,7 +74,7 @@ suite("bwrap driver: isolation", () => {
       expect(r.stdout).toMatch(new RegExp(`${cap}:\\s+0000000000000000`));
     }
     expect(r.stdout).toMatch(/NoNewPrivs:\s+1/);
-    expect(r.exit).toEqual({ exitCode: 0, signal: null });
+    expect(r.exit).toMatchObject({ exitCode: 0, signal: null });
     expect(r.box.isolationLabel).toMatch(/^sandbox \(bwrap, cgroup v/);
   });
 
@@ -207,7 +207,7 @@ suite("bwrap driver: isolation", () => {
     }
   });
 
-  it("rejects environment names that env(1) would misread, before starting anything", async () => {
+  it("rejects environment names that execve would misread, before starting anything", async () => {
     const box = await driver.prepare({
       sessionId: "badenv",
       sessionDir: join(baseDir, "session-badenv"),
@@ -219,7 +219,6 @@ suite("bwrap driver: isolation", () => {
         box.exec({ argv, env, cwd: box.jobWorkDir, stdin: Buffer.alloc(0) });
       expect(exec({ "A=B": "x" })).toThrow(/env/);
       expect(exec({ A: "x\0y" })).toThrow(/NUL/);
-      expect(exec({}, ["X=1"])).toThrow(/argv\[0\]/);
     } finally {
       await box.destroy();
     }

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, rmdir, statfs } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { basename, dirname } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { WorkerError } from "../errors.js";
 import { assertSandboxableSessionDir, buildSandboxCommand, systemMountArgs, type SandboxTools } from "./bwrap-args.js";
 import { openCgroups, type CgroupManager, type KillMethod, type SessionCgroup } from "./cgroup/index.js";
@@ -18,6 +17,8 @@ import type {
   SandboxSessionSpec,
   SandboxUsage,
 } from "./driver.js";
+import { describeSeccompPolicy, seccompProgram } from "./seccomp/index.js";
+import { findLauncher, parseLauncherStatus, SECCOMP_FD, STATUS_FD, type LauncherStatus } from "./launcher.js";
 import { delay, pidsWithUidIn, readProcUids, ticksToMs, trySignal, within } from "./proc-scan.js";
 import { ProcessTree, type TreeSample } from "./process-tree.js";
 import {
@@ -31,8 +32,8 @@ import {
 import { mountSessionTmpfs, sessionMountsUnder, unmountSession } from "./session-mount.js";
 import { NoFreeSlotError, UidSlots, type UidSlot } from "./uid-slots.js";
 
-/** bwrap's monitor process and the pid namespace's init live in the session cgroup with the job. */
-export const BWRAP_OVERHEAD_TASKS = 2;
+/** bwrap's monitor, the pid namespace's init and the launcher's parent live in the session cgroup with the job. */
+export const BWRAP_OVERHEAD_TASKS = 3;
 
 export interface BwrapDriverOptions {
   /** Absolute path of bubblewrap (security.bwrap_path, resolved). */
@@ -51,9 +52,12 @@ export interface BwrapDriverOptions {
   nofile?: number;
   /** Sampling period when there are no cgroups. @default 250 */
   sampleIntervalMs?: number;
+  /** A seccomp program (raw sock_filter array) bwrap installs before the launcher runs; none when undefined. */
+  seccomp?: Buffer;
 }
 
-export interface CreateBwrapDriverOptions extends Omit<BwrapDriverOptions, "cgroups"> {
+/** Options of the driver as the probe builds it: cgroups opened and the seccomp program compiled for it. */
+export interface CreateBwrapDriverOptions extends Omit<BwrapDriverOptions, "cgroups" | "seccomp"> {
   /** The driver's cgroup, under the worker's own in each hierarchy. @default opencode-worker */
   cgroupParent?: string;
   /** false: run without cgroups (reduced). @default true */
@@ -78,19 +82,20 @@ export async function createBwrapDriver(
   options: CreateBwrapDriverOptions,
 ): Promise<{ driver: BwrapDriver; details: string[] }> {
   let cgroups: CgroupManager | undefined;
-  let details: string[] = [];
+  const details: string[] = [];
   if (options.useCgroups !== false) {
     const opened = await openCgroups({ parentName: options.cgroupParent, killMethod: options.killMethod });
     cgroups = opened.manager;
-    details = opened.details;
+    details.push(...opened.details);
   }
-  return { driver: new BwrapDriver({ ...options, cgroups }), details };
-}
-
-function findInSandbox(name: string): string {
-  // Must exist inside the sandbox too, which sees /usr (and /bin through its link or bind).
-  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
-  throw new Error(`sandbox: ${name} not found in /usr/bin or /bin (util-linux and coreutils are required)`);
+  let seccomp: Buffer | undefined;
+  try {
+    seccomp = seccompProgram();
+    details.push(describeSeccompPolicy().summary);
+  } catch (error) {
+    details.push(`no seccomp filter: ${(error as Error).message}`);
+  }
+  return { driver: new BwrapDriver({ ...options, cgroups, seccomp }), details };
 }
 
 /**
@@ -110,6 +115,7 @@ export class BwrapDriver implements SandboxDriver {
   private readonly systemMounts: string[];
   private readonly nofile: number;
   private readonly sampleIntervalMs: number;
+  private readonly seccomp: Buffer | undefined;
   private readonly baseLabel: string;
   private readonly unenforced: string[] = [];
 
@@ -117,12 +123,8 @@ export class BwrapDriver implements SandboxDriver {
     this.cgroups = options.cgroups;
     this.storage = options.storage ?? "tmpfs";
     this.slots = new UidSlots({ base: options.uidBase, lockDir: options.slotLockDir });
-    this.tools = {
-      sh: "/bin/sh",
-      bwrap: options.bwrapPath,
-      setpriv: findInSandbox("setpriv"),
-      env: findInSandbox("env"),
-    };
+    this.tools = { sh: "/bin/sh", bwrap: options.bwrapPath, launcher: findLauncher() };
+    this.seccomp = options.seccomp;
     this.systemMounts = systemMountArgs(options.readOnlyPaths);
     this.nofile = options.nofile ?? 4096;
     this.sampleIntervalMs = options.sampleIntervalMs ?? 250;
@@ -141,9 +143,9 @@ export class BwrapDriver implements SandboxDriver {
     if (this.storage === "directory") {
       this.unenforced.push("max_disk_bytes: not enforced (no tmpfs); RLIMIT_FSIZE caps each file");
     }
-    const strong = cg !== undefined && cg.enforced.memory && cg.enforced.pids && this.storage === "tmpfs";
+    const strong = cg !== undefined && cg.enforced.memory && cg.enforced.pids && this.storage === "tmpfs" && this.seccomp !== undefined;
     this.isolation = strong ? "sandbox" : "reduced";
-    this.baseLabel = `${this.isolation} (bwrap, ${cg ? cg.label : "no cgroups"}, ${this.storage === "tmpfs" ? "tmpfs" : "no tmpfs"}`;
+    this.baseLabel = `${this.isolation} (bwrap, ${cg ? cg.label : "no cgroups"}, ${this.storage === "tmpfs" ? "tmpfs" : "no tmpfs"}, ${this.seccomp ? "seccomp" : "no seccomp"}`;
   }
 
   async prepare(spec: SandboxSessionSpec): Promise<PreparedSandbox> {
@@ -193,6 +195,7 @@ export class BwrapDriver implements SandboxDriver {
       systemMounts: this.systemMounts,
       nofile: this.nofile,
       sampleIntervalMs: this.sampleIntervalMs,
+      seccomp: this.seccomp,
       baseLabel: this.baseLabel,
       unenforced: this.unenforced,
       enforced: { memory: this.cgroups?.enforced.memory === true, pids: this.cgroups?.enforced.pids === true },
@@ -282,11 +285,12 @@ class BwrapSession implements PreparedSandbox {
         // the only pids limit when there is no pids cgroup.
         nproc: this.spec.limits.maxPids + (config.enforced.pids ? 1 : 0),
       },
+      seccomp: config.seccomp !== undefined,
       argv: exec.argv,
       env: exec.env,
       cwd: exec.cwd,
     });
-    this.job = new BwrapJob(file, args, exec.stdin, {
+    this.job = new BwrapJob(file, args, exec.stdin, config.seccomp, {
       limits: this.spec.limits,
       sessionDir: this.sessionDir,
       uid: this.owner.uid,
@@ -357,17 +361,26 @@ class BwrapJob implements SandboxProcess {
     file: string,
     args: string[],
     stdin: Buffer,
+    seccomp: Buffer | undefined,
     private readonly ctx: JobContext,
   ) {
     // Empty environment: bwrap is PID 1 inside and /proc/1/environ is readable there (fact 2).
-    this.child = spawn(file, args, { env: {}, cwd: "/", detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(file, args, {
+      env: {},
+      cwd: "/",
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe", seccomp ? "pipe" : "ignore", "pipe"],
+    });
     this.pid = this.child.pid ?? -1;
     this.stdout = this.child.stdout as Readable;
     this.stderr = this.child.stderr as Readable;
-    this.child.stdin?.on("error", () => {
-      // EPIPE when the job does not read its stdin.
-    });
+    for (const input of [this.child.stdin, this.child.stdio[SECCOMP_FD] as Writable | null]) {
+      // EPIPE when the job does not read its stdin (or bwrap died before reading the program).
+      input?.on("error", () => {});
+    }
     this.child.stdin?.end(stdin);
+    if (seccomp) (this.child.stdio[SECCOMP_FD] as Writable | null)?.end(seccomp);
+    const status = readBounded(this.child.stdio[STATUS_FD] as Readable | null, 256);
     if ((!ctx.enforced.memory || !ctx.enforced.pids) && this.pid > 0) {
       this.tree = new ProcessTree(this.pid);
       this.timer = setInterval(() => void this.limitBreach(), ctx.sampleIntervalMs);
@@ -378,6 +391,7 @@ class BwrapJob implements SandboxProcess {
       this.child.once("error", () => {
         spawnFailed = true;
       });
+      this.child.once("exit", () => (this.mainExited = true));
       this.child.once("close", (code, signal) => {
         this.mainExited = true;
         void (async () => {
@@ -386,16 +400,22 @@ class BwrapJob implements SandboxProcess {
           // collects outputs (fact 8), and look at the counters once more.
           await this.killEverything().catch(() => 0);
           await this.limitBreach().catch(() => undefined);
-          resolve(this.exitOf(spawnFailed ? 127 : code, signal));
+          resolve(this.exitOf(spawnFailed ? 127 : code, signal, parseLauncherStatus(await status)));
         })();
       });
     });
   }
 
-  private exitOf(code: number | null, signal: NodeJS.Signals | null): ProcessExit {
+  private exitOf(code: number | null, signal: NodeJS.Signals | null, launcher: LauncherStatus | undefined): ProcessExit {
+    // The launcher saw the job's own wait status: a signal is a signal, exit 139 is exit 139.
+    if (launcher) {
+      const { exitCode, signal: jobSignal, alive } = launcher;
+      return { exitCode, signal: jobSignal, leftBehind: alive };
+    }
+    // No report: the launcher never ran (the wrapper refused, exit 125) or was killed with the whole
+    // sandbox. bwrap reports a job killed by signal N as exit 128+N; say "signal" when we know we (or
+    // the kernel's OOM killer) did it, else keep the number.
     if (signal) return { exitCode: null, signal };
-    // bwrap reports a job killed by signal N as exit 128+N; say "signal" when we know we (or the
-    // kernel's OOM killer) did it, else keep the number (a job may exit 137 by itself).
     if (code !== null && code > 128 && (this.killedByDriver || this.breach)) {
       const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
       if (name) return { exitCode: null, signal: name };
@@ -420,12 +440,27 @@ class BwrapJob implements SandboxProcess {
     return this.sample;
   }
 
-  /** SIGKILL for the whole sandbox; resolves when nothing is left. */
+  /**
+   * SIGKILL for the whole sandbox; resolves when nothing is left. Level-triggered: until bwrap itself
+   * has exited it kills again and again, because a kill may land before the wrapper has joined the
+   * cgroup (the cgroup is then empty) or before the launcher's first fork: the process group of the
+   * wrapper, which is bwrap's monitor once it exec'd, covers that window, and killing the monitor takes
+   * its pid namespace down (--die-with-parent on the init).
+   */
   private async killEverything(): Promise<number> {
-    if (this.ctx.cgroup) return this.ctx.cgroup.kill();
+    let killed = 0;
+    for (let round = 0; ; round++) {
+      if (!this.mainExited) trySignal(-this.pid, "SIGKILL");
+      killed = Math.max(killed, this.ctx.cgroup ? await this.ctx.cgroup.kill() : await this.killSampled());
+      if (this.mainExited || round >= 500) return killed;
+      await delay(Math.min(2 + round, 20));
+    }
+  }
+
+  /** Without cgroups: SIGKILL to every sampled member until none is left. */
+  private async killSampled(): Promise<number> {
     let members = this.takeSample().members;
     const count = members.length;
-    // Killing bwrap's monitor takes its pid namespace down (--die-with-parent on the init).
     for (let round = 0; members.length > 0 && round < 200; round++) {
       for (const m of members) trySignal(m.pid, "SIGKILL");
       await delay(5);
@@ -509,4 +544,19 @@ class BwrapJob implements SandboxProcess {
     }
     return undefined;
   }
+}
+
+/** Everything a stream yields up to `limit` bytes, as text, once it closes (or "" if there is none). */
+function readBounded(stream: Readable | null, limit: number): Promise<string> {
+  if (!stream) return Promise.resolve("");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Promise((resolve) => {
+    stream.on("data", (chunk: Buffer) => {
+      if (size < limit) chunks.push(chunk.subarray(0, limit - size));
+      size += chunk.length;
+    });
+    stream.on("error", () => {});
+    stream.once("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+  });
 }

@@ -134,7 +134,7 @@ except OSError as e:
         expect(usage.memoryBytes).toBeGreaterThan(0);
       },
     });
-    expect(r.exit).toEqual({ exitCode: 0, signal: null });
+    expect(r.exit).toMatchObject({ exitCode: 0, signal: null });
     expect(r.usage.memoryPeakBytes).toBeGreaterThan(0);
   });
 });

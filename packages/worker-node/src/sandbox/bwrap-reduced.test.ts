@@ -39,7 +39,7 @@ suite("bwrap driver without cgroups or tmpfs (reduced)", () => {
   it("says what it cannot enforce", async () => {
     const r = await run("id -u");
     expect(driver.isolation).toBe("reduced");
-    expect(r.box.isolationLabel).toMatch(/^reduced \(bwrap, no cgroups, no tmpfs, uid 25\d{4}\)$/);
+    expect(r.box.isolationLabel).toMatch(/^reduced \(bwrap, no cgroups, no tmpfs, no seccomp, uid 25\d{4}\)$/);
     expect(r.box.unenforcedLimits.join("\n")).toMatch(/max_disk_bytes: not enforced/);
     expect(r.box.unenforcedLimits.join("\n")).toMatch(/memory: .*sampled/);
     expect(r.stdout.trim()).toBe(String(r.box.owner?.uid));
@@ -71,7 +71,7 @@ suite("bwrap driver without cgroups or tmpfs (reduced)", () => {
   it("a setsid double-fork daemon still dies with the pid namespace", async () => {
     const r = await run("(setsid sh -c 'sleep 300 &' &); sleep 0.2; exit 0", { keep: true });
     try {
-      expect(r.exit).toEqual({ exitCode: 0, signal: null });
+      expect(r.exit).toEqual({ exitCode: 0, signal: null, leftBehind: 1 });
       expect(pidsWithUid(r.box.owner?.uid ?? -1)).toEqual([]);
     } finally {
       await r.box.destroy();
@@ -99,7 +99,7 @@ suite("bwrap driver on a cgroup v2 tree without delegated controllers (reduced)"
       limits: { memoryBytes: 64 * MiB },
     });
     expect(driver.isolation).toBe("reduced");
-    expect(r.box.isolationLabel).toMatch(/^reduced \(bwrap, cgroup v2 \(.*\) \+ cgroup\.kill, tmpfs, uid \d+\)$/);
+    expect(r.box.isolationLabel).toMatch(/^reduced \(bwrap, cgroup v2 \(.*\) \+ cgroup\.kill, tmpfs, no seccomp, uid \d+\)$/);
     expect(r.box.unenforcedLimits.join("\n")).toMatch(/memory: no memory cgroup controller; sampled/);
     expect(r.breach?.limit).toBe("memory");
     expect(await leftovers(driver, baseDir, r.box.owner?.uid)).toEqual([]);

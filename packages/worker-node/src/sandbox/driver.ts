@@ -100,6 +100,11 @@ export interface ProcessExit {
   exitCode: number | null;
   /** e.g. "SIGKILL", when the main process died of a signal. */
   signal: string | null;
+  /**
+   * Processes of the job still alive at the moment its main process ended, where the driver counts
+   * them then (the bwrap driver's pid namespace takes them down with the main process).
+   */
+  leftBehind?: number;
 }
 
 export interface SandboxUsage {

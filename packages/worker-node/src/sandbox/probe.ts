@@ -138,7 +138,9 @@ function selfTests(driver: BwrapDriver, baseDir: string): Promise<SelfTest[]> {
     baseDir,
     "escape",
     {},
-    `mount -o remount,rw /usr 2>/dev/null; mount -o remount,rw,bind /usr 2>/dev/null; ` +
+    // The shell's own descriptors, listed by a plain child: a pipe or a redirection would add one.
+    "echo FDS; ls /proc/$$/fd; echo END; unshare -Ur true 2>/dev/null && echo NESTED_USERNS; " +
+      `mount -o remount,rw /usr 2>/dev/null; mount -o remount,rw,bind /usr 2>/dev/null; ` +
       `touch ${canary} 2>/dev/null && echo WRITABLE; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; id -u; ` +
       "(setsid sh -c 'sleep 30 & exit 0' &); sleep 0.02; exit 0",
     async (job, { stdout: out }, box) => {
@@ -154,7 +156,18 @@ function selfTests(driver: BwrapDriver, baseDir: string): Promise<SelfTest[]> {
         /NoNewPrivs:\s*1/.test(out) &&
         out.trim().endsWith(String(box.owner?.uid));
       const left = pidsWithUid(box.owner?.uid ?? -1);
+      const fds = /^FDS\n([^]*?)\nEND$/m.exec(out)?.[1]?.split("\n").join(" ");
       return [
+        {
+          name: "descriptors",
+          passed: fds === "0 1 2",
+          detail: fds === "0 1 2" ? "a job starts with stdin, stdout and stderr only" : `a job starts with descriptors ${fds ?? "(not listed)"}`,
+        },
+        {
+          name: "seccomp",
+          passed: !out.includes("NESTED_USERNS"),
+          detail: out.includes("NESTED_USERNS") ? "a job created a user namespace (unshare -Ur)" : "a job cannot create namespaces (unshare -Ur refused)",
+        },
         {
           name: "read-only bind",
           passed: ok,

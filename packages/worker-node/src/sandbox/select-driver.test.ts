@@ -93,7 +93,7 @@ describe("selectDriver", () => {
     expect(lenient.refusal).toBeUndefined();
     expect(lenient.driver).toBeInstanceOf(BwrapDriver);
     expect(lenient.driver?.isolation).toBe("reduced");
-    expect(lenient.details.filter((d) => /^self-test .*: passed/.test(d))).toHaveLength(3);
+    expect(lenient.details.filter((d) => /^self-test .*: passed/.test(d))).toHaveLength(5);
   });
 
   (skip ? it.skip : it)("probes this machine: sandbox, with every self-test passed, quickly", async () => {
@@ -107,7 +107,7 @@ describe("selectDriver", () => {
     expect(report.mode).toBe("sandbox");
     expect(report.driver).toBeInstanceOf(BwrapDriver);
     probed = report.driver as BwrapDriver;
-    expect(report.details.filter((d) => /^self-test .*: passed/.test(d))).toHaveLength(3);
+    expect(report.details.filter((d) => /^self-test .*: passed/.test(d))).toHaveLength(5);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 30, isolation: "sandbox", driver: "bwrap" });
     // The self-tests leave nothing behind.

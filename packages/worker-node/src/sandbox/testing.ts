@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { BwrapDriver } from "./bwrap-driver.js";
 import type { ExecSpec, LimitBreach, PreparedSandbox, ProcessExit, ResolvedLimits, SandboxDriver, SandboxProcess, SandboxUsage } from "./driver.js";
+import { findLauncher } from "./launcher.js";
 import { readMountInfo } from "./mountinfo.js";
 import { pidsWithUid } from "./proc-scan.js";
 import { resolveExecutable } from "./probe.js";
@@ -31,7 +32,11 @@ export function requireSandboxPrerequisites(): void {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push(`running as uid ${process.getuid?.()}, not root`);
   if (!resolveExecutable("bwrap")) problems.push("bubblewrap is not installed (apt-get install -y bubblewrap)");
-  if (!resolveExecutable("setpriv")) problems.push("setpriv is not installed (util-linux)");
+  try {
+    findLauncher();
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   if (problems.length > 0) throw new Error(`sandbox tests cannot run: ${problems.join("; ")}`);
 }
 

@@ -1,3 +1,4 @@
+import { constants as osConstants } from "node:os";
 import { JobState, TerminationReason, formatBytes } from "@opencode-worker/shared";
 import type { ResolvedLimits } from "../sandbox/driver.js";
 
@@ -51,7 +52,7 @@ function messageFor(
     case TerminationReason.TERMINATION_REASON_EXITED:
       return exit.exitCode === 0 ? "exited with code 0" : `exited with code ${exit.exitCode}: see stderr`;
     case TerminationReason.TERMINATION_REASON_SIGNALED:
-      return `killed by ${exit.signal ?? "a signal"} (not sent by the worker)`;
+      return `killed by ${exit.signal ?? "a signal"}${shellStatus(exit.signal)} (not sent by the worker)`;
     case TerminationReason.TERMINATION_REASON_TIMEOUT:
       return `killed at timeout ${formatMs(limits?.timeoutMs)}: raise limits.timeout_ms`;
     case TerminationReason.TERMINATION_REASON_IDLE_TIMEOUT:
@@ -71,6 +72,12 @@ function messageFor(
     default:
       return `worker error: ${note ?? "unknown"} (the job may not have run; see the worker's log)`;
   }
+}
+
+/** The status a shell would show for a signal: 128+n, for callers who think in `$?`. */
+function shellStatus(signal: string | undefined): string {
+  const number = signal === undefined ? undefined : osConstants.signals[signal as NodeJS.Signals];
+  return number === undefined ? "" : `, shell status ${128 + number}`;
 }
 
 function formatMs(ms: number | undefined): string {

@@ -58,8 +58,9 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox): Promise<
     // It ended by itself unless something stopped it already: no timer may claim otherwise now.
     clearTimeout(wallTimer);
     output.stop();
-    // The main process is gone; anything it left running (daemons, background jobs) goes with it.
-    const processesReaped = await killTree(0);
+    // The main process is gone; anything it left running (daemons, background jobs) goes with it,
+    // counted by whoever saw it alive: the kill here, or the driver at the moment of the exit.
+    const processesReaped = Math.max(await killTree(0), exit.leftBehind ?? 0);
     await stopPolling();
     const breach = await proc.limitBreach();
     if (breach) job.terminate({ reason: BREACH_REASONS[breach.limit], observed: breach.observed });
