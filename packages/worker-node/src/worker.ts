@@ -16,6 +16,8 @@ import { WORKER_VERSION } from "./version.js";
 export interface StartWorkerOptions extends LoadConfigOptions {
   /** A logger to use instead of one made from `logging.*` (tests pass a silent one). */
   logger?: Logger;
+  /** Warnings of the caller's own start-up to log with the worker's (the bin's closed descriptors). */
+  notes?: string[];
 }
 
 export interface RunningWorker {
@@ -39,7 +41,7 @@ export interface RunningWorker {
 export async function startWorker(options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const { config, notes } = await loadConfig(options);
   const log = options.logger ?? createLogger(config.logging);
-  for (const note of notes) log.warn(note);
+  for (const note of [...(options.notes ?? []), ...notes]) log.warn(note);
 
   // The shell parser's WASM compiles once here, not on the first Dispatch.
   const [isolation] = await Promise.all([selectDriver(config, log), prepareCommandPolicy()]);

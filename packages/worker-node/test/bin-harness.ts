@@ -17,10 +17,17 @@ export interface BinWorker {
  * `opencode-worker serve` in its own process, with settings as flags. Tests that measure the worker
  * itself (its RSS, its exit) use this: an in-process worker shares its heap with jest.
  */
-export async function startBinWorker(flags: string[]): Promise<BinWorker> {
-  const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", ...flags], { env: BIN_ENV, stdio: ["ignore", "pipe", "inherit"] });
+export async function startBinWorker(flags: string[], options: { inherit?: Record<number, number>; logLines?: string[] } = {}): Promise<BinWorker> {
+  // Descriptors handed down at the given numbers, open across exec, as a careless supervisor would.
+  const stdio: ("ignore" | "pipe" | "inherit" | number)[] = ["ignore", "pipe", "inherit"];
+  for (const [at, fd] of Object.entries(options.inherit ?? {})) {
+    while (stdio.length <= Number(at)) stdio.push("ignore");
+    stdio[Number(at)] = fd;
+  }
+  const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", ...flags], { env: BIN_ENV, stdio });
   let address: string | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {
+    options.logLines?.push(line);
     const entry = JSON.parse(line) as { msg?: string; address?: string };
     if (entry.msg === "worker listening") {
       address = entry.address;

@@ -1,4 +1,5 @@
 import { startWorker } from "../worker.js";
+import { closeInheritedDescriptors } from "./close-inherited-descriptors.js";
 
 /**
  * Runs a worker until SIGTERM or SIGINT, then stops it gracefully (running jobs get
@@ -6,7 +7,9 @@ import { startWorker } from "../worker.js";
  * (--die-with-parent) and the next start-up sweep removes what they left.
  */
 export async function serve(argv: string[]): Promise<number> {
-  const worker = await startWorker({ argv, env: process.env, cwd: process.cwd() });
+  const closed = closeInheritedDescriptors();
+  const notes = closed.length > 0 ? [`closed descriptors inherited from the worker's parent, so no job gets them: ${closed.join(", ")}`] : [];
+  const worker = await startWorker({ argv, env: process.env, cwd: process.cwd(), notes });
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       process.once(signal, () => process.exit(130));
