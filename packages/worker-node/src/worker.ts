@@ -1,9 +1,11 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Server } from "@grpc/grpc-js";
 import { loadConfig, type LoadConfigOptions } from "./config/index.js";
 import type { WorkerConfig } from "./config/worker-config.js";
+import { removeTree } from "./files/remove-tree.js";
 import { createLogger, type Logger } from "./logging/logger.js";
+import type { SandboxDriver } from "./sandbox/driver.js";
 import { selectDriver, type IsolationReport } from "./sandbox/select-driver.js";
 import { prepareCommandPolicy } from "./security/command-policy.js";
 import { bind, createServer, shutdown } from "./server/create-server.js";
@@ -48,7 +50,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   const resultsDir = join(config.session.baseDir, ".results");
   await mkdir(config.session.baseDir, { recursive: true, mode: 0o711 });
   // Stateless: results of a previous run are not served again.
-  await rm(resultsDir, { recursive: true, force: true });
+  await removeTree(resultsDir);
   await mkdir(resultsDir, { mode: 0o700 });
   if (isolation.driver) {
     for (const line of await isolation.driver.sweep(config.session.baseDir)) log.warn(`start-up sweep: ${line}`);
@@ -76,14 +78,22 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.worker.shutdownGraceMs): Promise<void> =>
-    (stopping ??= drainAndClose(server, manager, health, log, graceMs));
+    (stopping ??= drainAndClose(server, manager, isolation.driver, health, log, graceMs));
   return { address, port, config, isolation, manager, stop };
 }
 
-async function drainAndClose(server: Server, manager: SessionManager, health: WorkerHealth, log: Logger, graceMs: number): Promise<void> {
+async function drainAndClose(
+  server: Server,
+  manager: SessionManager,
+  driver: SandboxDriver | undefined,
+  health: WorkerHealth,
+  log: Logger,
+  graceMs: number,
+): Promise<void> {
   log.info({ graceMs }, "draining: no new jobs; running jobs may finish within the grace period");
   health.set("NOT_SERVING");
   await manager.drain(graceMs);
+  await driver?.close();
   await shutdown(server, 2000);
   await manager.dropAllResults();
   log.info("worker stopped");

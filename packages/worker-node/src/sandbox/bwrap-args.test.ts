@@ -4,7 +4,8 @@ import { LAUNCHER_IN_SANDBOX, SECCOMP_FD, STATUS_FD } from "./launcher.js";
 
 const spec = (overrides: Partial<SandboxCommandSpec> = {}): SandboxCommandSpec => ({
   tools: { sh: "/bin/sh", bwrap: "/usr/bin/bwrap", launcher: "/opt/ow/native/build/sandbox-launcher" },
-  systemMounts: ["--ro-bind", "/usr", "/usr"],
+  systemMounts: ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin"],
+  systemBinds: { system: [], devices: [] },
   sessionDir: "/srv/ow/sessions/session-1",
   uid: 200001,
   gid: 200001,
@@ -32,6 +33,21 @@ describe("buildSandboxCommand", () => {
       "node", "-e", "1",
     ]);
     expect(args).not.toContain("--setenv");
+  });
+
+  it("binds the slot's own view of the system files and device nodes where it has one", () => {
+    const { args } = buildSandboxCommand(
+      spec({
+        systemBinds: {
+          system: [{ source: "/srv/ow/sessions/.system/slot-200001/0", target: "/usr" }],
+          devices: [{ source: "/srv/ow/sessions/.system/slot-200001/dev/null", target: "/dev/null" }],
+        },
+      }),
+    );
+    const text = args.join(" ");
+    expect(text).toContain("--ro-bind /srv/ow/sessions/.system/slot-200001/0 /usr --symlink usr/bin /bin");
+    expect(text).toContain("--dev /dev --dev-bind /srv/ow/sessions/.system/slot-200001/dev/null /dev/null");
+    expect(buildSandboxCommand(spec()).args.join(" ")).toContain("--ro-bind /usr /usr --symlink usr/bin /bin");
   });
 
   it("passes no seccomp descriptor when there is no program", () => {

@@ -2,6 +2,7 @@ import { lstatSync, readlinkSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
 import { invalidArgument } from "../errors.js";
 import { LAUNCHER_IN_SANDBOX, SECCOMP_FD, STATUS_FD } from "./launcher.js";
+import type { SlotView, SystemBind } from "./system-view.js";
 
 /**
  * The exec chain of a sandboxed job, built as one argv (no shell string is ever built from job data):
@@ -30,8 +31,10 @@ export interface SandboxTools {
 
 export interface SandboxCommandSpec {
   tools: SandboxTools;
-  /** From `systemMountArgs()`, computed once per driver. */
+  /** From `systemMountArgs()`, computed once per driver, with each `--ro-bind` source from `systemBinds`. */
   systemMounts: readonly string[];
+  /** The slot's private view of the system files (system-view.ts); empty: the host's own paths. */
+  systemBinds: SlotView;
   sessionDir: string;
   uid: number;
   gid: number;
@@ -84,6 +87,12 @@ export function systemMountArgs(extraReadOnly: readonly string[] = []): string[]
     args.push("--ro-bind", path, path);
   }
   return args;
+}
+
+/** `--ro-bind P P` pairs of `systemMountArgs()` with the source the slot's view gives for P. */
+function withSources(args: readonly string[], binds: readonly SystemBind[]): string[] {
+  const sources = new Map(binds.map((b) => [b.target, b.source]));
+  return args.map((arg, i) => (args[i - 1] === "--ro-bind" && args[i + 1] === arg ? (sources.get(arg) ?? arg) : arg));
 }
 
 /** POSIX single-quoting for the few worker-made paths embedded in the wrapper script. */
@@ -147,11 +156,13 @@ export function buildSandboxCommand(spec: SandboxCommandSpec): { file: string; a
     "CAP_SETGID",
     "--cap-add",
     "CAP_SETPCAP",
-    ...spec.systemMounts,
+    ...withSources(spec.systemMounts, spec.systemBinds.system),
     "--proc",
     "/proc",
     "--dev",
     "/dev",
+    // Over the nodes --dev bound from the host (their inodes, and so their locks, would be shared).
+    ...spec.systemBinds.devices.flatMap((d) => ["--dev-bind", d.source, d.target]),
     // /tmp and /dev/shm live on the session tmpfs: they count against its byte and inode quota.
     "--bind",
     `${session}/tmp`,

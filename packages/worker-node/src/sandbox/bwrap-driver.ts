@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, rmdir, statfs } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { WorkerError } from "../errors.js";
 import { assertSandboxableSessionDir, buildSandboxCommand, systemMountArgs, type SandboxTools } from "./bwrap-args.js";
@@ -18,6 +18,7 @@ import type {
   SandboxUsage,
 } from "./driver.js";
 import { describeSeccompPolicy, seccompProgram } from "./seccomp/index.js";
+import { SystemView, type SlotView } from "./system-view.js";
 import { findLauncher, parseLauncherStatus, SECCOMP_FD, STATUS_FD, type LauncherStatus } from "./launcher.js";
 import { delay, pidsWithUidIn, readProcUids, ticksToMs, trySignal, within } from "./proc-scan.js";
 import { ProcessTree, type TreeSample } from "./process-tree.js";
@@ -54,10 +55,14 @@ export interface BwrapDriverOptions {
   sampleIntervalMs?: number;
   /** A seccomp program (raw sock_filter array) bwrap installs before the launcher runs; none when undefined. */
   seccomp?: Buffer;
+  /** Per-slot overlays of the system files (and the launcher's dir); without it the host's paths are bound. */
+  systemView?: SystemView;
 }
 
 /** Options of the driver as the probe builds it: cgroups opened and the seccomp program compiled for it. */
-export interface CreateBwrapDriverOptions extends Omit<BwrapDriverOptions, "cgroups" | "seccomp"> {
+export interface CreateBwrapDriverOptions extends Omit<BwrapDriverOptions, "cgroups" | "seccomp" | "systemView"> {
+  /** session.base_dir: where the per-slot system view lives; without it the host's paths are bound. */
+  baseDir?: string;
   /** The driver's cgroup, under the worker's own in each hierarchy. @default opencode-worker */
   cgroupParent?: string;
   /** false: run without cgroups (reduced). @default true */
@@ -95,7 +100,12 @@ export async function createBwrapDriver(
   } catch (error) {
     details.push(`no seccomp filter: ${(error as Error).message}`);
   }
-  return { driver: new BwrapDriver({ ...options, cgroups, seccomp }), details };
+  let systemView: SystemView | undefined;
+  if (options.baseDir !== undefined) {
+    systemView = await SystemView.open({ baseDir: options.baseDir, paths: [...readOnlyBindSources(options.readOnlyPaths), dirname(findLauncher())] });
+    details.push(systemView.description);
+  }
+  return { driver: new BwrapDriver({ ...options, cgroups, seccomp, systemView }), details };
 }
 
 /**
@@ -116,6 +126,7 @@ export class BwrapDriver implements SandboxDriver {
   private readonly nofile: number;
   private readonly sampleIntervalMs: number;
   private readonly seccomp: Buffer | undefined;
+  readonly systemView: SystemView | undefined;
   private readonly baseLabel: string;
   private readonly unenforced: string[] = [];
 
@@ -125,6 +136,7 @@ export class BwrapDriver implements SandboxDriver {
     this.slots = new UidSlots({ base: options.uidBase, lockDir: options.slotLockDir });
     this.tools = { sh: "/bin/sh", bwrap: options.bwrapPath, launcher: findLauncher() };
     this.seccomp = options.seccomp;
+    this.systemView = options.systemView;
     this.systemMounts = systemMountArgs(options.readOnlyPaths);
     this.nofile = options.nofile ?? 4096;
     this.sampleIntervalMs = options.sampleIntervalMs ?? 250;
@@ -174,18 +186,19 @@ export class BwrapDriver implements SandboxDriver {
       pidsMax: spec.limits.maxPids + BWRAP_OVERHEAD_TASKS,
       cpu: spec.limits.cpu,
     });
-    const [storageResult, cgroupResult] = await Promise.allSettled([storage, cgroup]);
-    if (storageResult.status === "rejected" || cgroupResult?.status === "rejected") {
+    const view = this.systemView?.forSlot(slot.uid) ?? Promise.resolve({ system: [], devices: [] });
+    const [storageResult, cgroupResult, viewResult] = await Promise.allSettled([storage, cgroup, view]);
+    if (storageResult.status === "rejected" || cgroupResult?.status === "rejected" || viewResult.status === "rejected") {
       if (cgroupResult?.status === "fulfilled") await cgroupResult.value?.destroy().catch(() => undefined);
       if (mounted) await unmountSession(spec.sessionDir);
       await rmdir(spec.sessionDir).catch(() => undefined);
       await slot.release();
-      const cause = storageResult.status === "rejected" ? storageResult.reason : (cgroupResult as PromiseRejectedResult).reason;
+      const cause: unknown = [storageResult, cgroupResult, viewResult].find((r) => r?.status === "rejected")?.reason;
       throw new WorkerError("UNAVAILABLE", `sandbox: cannot prepare session ${spec.sessionId}: ${String(cause)}`, {
         sessionId: spec.sessionId,
       }, { cause });
     }
-    return new BwrapSession(this, spec, slot, cgroupResult.status === "fulfilled" ? cgroupResult.value : undefined, mounted);
+    return new BwrapSession(this, spec, slot, cgroupResult.status === "fulfilled" ? cgroupResult.value : undefined, mounted, viewResult.value);
   }
 
   /** @internal for BwrapSession */
@@ -207,6 +220,10 @@ export class BwrapDriver implements SandboxDriver {
    * under slot uids no live worker holds, unmounts and removes `session-*` under baseDir, and
    * frees stale uid locks.
    */
+  async close(): Promise<void> {
+    await this.systemView?.close();
+  }
+
   async sweep(baseDir: string): Promise<string[]> {
     const lines: string[] = [];
     if (this.cgroups) lines.push(...(await this.cgroups.sweep(`${baseDirTag(baseDir)}-`)));
@@ -225,10 +242,17 @@ export class BwrapDriver implements SandboxDriver {
       await removeTree(dir);
       lines.push(`removed session dir ${dir}`);
     }
+    if (this.systemView) lines.push(...(await this.systemView.sweep()));
     const freed = await this.slots.sweepStale();
     if (freed.length > 0) lines.push(`freed stale uid slot lock(s): ${freed.join(", ")}`);
     return lines;
   }
+}
+
+/** The host's own `--ro-bind` sources of systemMountArgs(): what the system view overlays. */
+function readOnlyBindSources(extraReadOnly: readonly string[] = []): string[] {
+  const args = systemMountArgs(extraReadOnly);
+  return args.filter((_, i) => args[i - 1] === "--ro-bind");
 }
 
 class BwrapSession implements PreparedSandbox {
@@ -251,6 +275,7 @@ class BwrapSession implements PreparedSandbox {
     private readonly slot: UidSlot,
     private readonly cgroup: SessionCgroup | undefined,
     private readonly mounted: boolean,
+    private readonly view: SlotView,
   ) {
     const paths = sessionPaths(spec.sessionDir);
     this.sessionDir = paths.sessionDir;
@@ -270,9 +295,12 @@ class BwrapSession implements PreparedSandbox {
     if (this.job) throw new Error("sandbox: exec() may be called once per session");
     if (this.destroyed) throw new Error("sandbox: exec() after destroy()");
     const config = this.driver.sessionConfig();
+    // The launcher through the slot's overlay of its directory, like every other file the job can see.
+    const launcherDir = this.view.system.find((b) => b.target === dirname(config.tools.launcher));
     const { file, args } = buildSandboxCommand({
-      tools: config.tools,
+      tools: { ...config.tools, launcher: launcherDir ? join(launcherDir.source, basename(config.tools.launcher)) : config.tools.launcher },
       systemMounts: config.systemMounts,
+      systemBinds: this.view,
       sessionDir: this.sessionDir,
       uid: this.owner.uid,
       gid: this.owner.gid,

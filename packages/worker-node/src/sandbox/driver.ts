@@ -19,6 +19,8 @@ export interface SandboxDriver {
    * driver's control. Called once at start-up, before any job. Returns what it removed, one line each.
    */
   sweep(baseDir: string): Promise<string[]>;
+  /** Releases what the driver holds across sessions (mounts it reuses), once the last session is destroyed. */
+  close(): Promise<void>;
 }
 
 export interface SandboxSessionSpec {

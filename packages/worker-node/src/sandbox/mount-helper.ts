@@ -22,8 +22,9 @@ const SYSCALLS: Partial<Record<string, { mount: number; umount2: number }>> = {
   arm64: { mount: 40, umount2: 39 },
 };
 
-/** MS_NOSUID | MS_NODEV | MS_NOATIME */
-export const TMPFS_FLAGS = 2 | 4 | 1024;
+/** mount(2) flags (linux/mount.h). */
+export const MS = { RDONLY: 1, NOSUID: 2, NODEV: 4, REMOUNT: 32, NOATIME: 1024, BIND: 4096 } as const;
+export const TMPFS_FLAGS = MS.NOSUID | MS.NODEV | MS.NOATIME;
 const MNT_DETACH = 2;
 
 function program(mount: number, umount2: number): string {
@@ -32,8 +33,7 @@ function program(mount: number, umount2: number): string {
     "$| = 1;",
     "while (my $line = <STDIN>) {",
     "  chomp $line;",
-    "  my ($op, $target, $arg, $data) = split /\\t/, $line, 4;",
-    '  my ($source, $fstype) = ("opencode-session", "tmpfs");',
+    "  my ($op, $target, $arg, $data, $source, $fstype) = split /\\t/, $line, 6;",
     `  my $r = $op eq "M" ? syscall(${mount}, $source, $target, $fstype, $arg + 0, $data)`,
     `        : $op eq "U" ? syscall(${umount2}, $target, $arg + 0) : -2;`,
     '  print $r == 0 ? "OK\\n" : "ERR " . ($! + 0) . "\\n";',
@@ -107,9 +107,14 @@ export class MountHelper {
     throw Object.assign(new Error(`${fields[0] === "M" ? "mount" : "umount"} ${fields[1]}: ${code}`), { code, errno });
   }
 
-  /** mount -t tmpfs -o <data> with TMPFS_FLAGS. */
-  mountTmpfs(target: string, data: string): Promise<void> {
-    return this.request(["M", target, String(TMPFS_FLAGS), data]);
+  /** mount(2) as is: `fstype` and `data` may be "" (a bind or a remount ignores them). */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
+    return this.request(["M", target, String(flags), data, source, fstype]);
+  }
+
+  /** mount -t tmpfs -o <data> with TMPFS_FLAGS; the source names the mount for the sweep. */
+  mountTmpfs(source: string, target: string, data: string): Promise<void> {
+    return this.mount(source, target, "tmpfs", TMPFS_FLAGS, data);
   }
 
   umount(target: string, lazy = false): Promise<void> {

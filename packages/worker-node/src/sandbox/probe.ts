@@ -262,9 +262,11 @@ export async function probeIsolation(config: WorkerConfig, options: ProbeOptions
       slotLockDir: options.slotLockDir,
       killMethod: options.killMethod,
       useCgroups: options.useCgroups,
+      baseDir: config.session.baseDir,
     }).catch((error: unknown) => error as Error),
   ]);
   if (!runs.ok) {
+    if (!(created instanceof Error)) await created.driver.close();
     const reason = `${runs.version} at ${bwrap} cannot create namespaces: ${runs.error ?? "failed"}`;
     return {
       mode: "none",
@@ -292,6 +294,7 @@ export async function probeIsolation(config: WorkerConfig, options: ProbeOptions
   const failed = tests.filter((t) => !t.passed);
   if (failed.length > 0) {
     const reason = `sandbox self-test(s) failed: ${failed.map((t) => `${t.name} (${t.detail})`).join("; ")}`;
+    await driver.close();
     return { mode: "none", details, weakness: { reason, fix: "see the probe details in the worker's log" } };
   }
   if (driver.isolation === "reduced") {

@@ -58,6 +58,9 @@ export class ProcessDriver implements SandboxDriver {
    * Removes leftover session dirs. Processes a crashed worker left behind cannot be found: nothing
    * recorded them (this is one reason the process driver is for trusted jobs only).
    */
+  /** Nothing outlives a session. */
+  async close(): Promise<void> {}
+
   async sweep(baseDir: string): Promise<string[]> {
     const lines: string[] = [];
     for (const dir of [...(await listSessionDirs(baseDir)), ...(await listTrash(baseDir))]) {

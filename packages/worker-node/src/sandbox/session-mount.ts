@@ -20,7 +20,8 @@ export const SESSION_MOUNT_SOURCE = "opencode-session";
 
 const TOOL_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
-function findTool(name: string): string {
+/** A system tool by name, in the usual dirs (the worker may run with an empty PATH). */
+export function findTool(name: string): string {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
     if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
   }
@@ -63,6 +64,26 @@ async function withHelper<T>(viaHelper: (h: MountHelper) => Promise<T>, viaTool:
   return viaTool();
 }
 
+export interface MountRequest {
+  source: string;
+  target: string;
+  fstype: string;
+  /** mount(2) flags (MS in mount-helper.ts). */
+  flags: number;
+  data: string;
+}
+
+/** mount(2) through the helper, else mount(8) with `toolArgs` (the same mount in its words). */
+export async function mountWith(request: MountRequest, toolArgs: readonly string[]): Promise<void> {
+  const { source, target, fstype, flags, data } = request;
+  await withHelper(
+    (h) => h.mount(source, target, fstype, flags, data),
+    async () => {
+      await execFileAsync(MOUNT, ["-n", ...toolArgs], { env: TOOL_ENV });
+    },
+  );
+}
+
 /** One inode per 4 KiB of quota, at least 1,024 and at most 1,048,576. */
 export function tmpfsInodeLimit(maxDiskBytes: number): number {
   return Math.min(1_048_576, Math.max(1024, Math.floor(maxDiskBytes / 4096)));
@@ -81,7 +102,7 @@ export async function mountSessionTmpfs(dir: string, options: TmpfsOptions): Pro
   const size = Math.max(4096, Math.floor(options.sizeBytes));
   const data = [`size=${size}`, `nr_inodes=${tmpfsInodeLimit(size)}`, "mode=0711"].join(",");
   await withHelper(
-    (h) => h.mountTmpfs(dir, data),
+    (h) => h.mountTmpfs(SESSION_MOUNT_SOURCE, dir, data),
     async () => {
       // The same flags as the helper's TMPFS_FLAGS.
       const opts = `${data},nosuid,nodev,noatime`;
