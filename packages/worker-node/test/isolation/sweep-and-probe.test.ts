@@ -46,11 +46,15 @@ describeSandbox("crash recovery and the isolation probe", () => {
     const sessionDir = join(sessions, `session-${job.sessionId}`);
     expect(await readdir(sessions)).toContain(`session-${job.sessionId}`);
     expect(await readFile("/proc/self/mountinfo", "utf8")).toContain(sessionDir);
+    // The dead worker's per-slot view of the system files is mounted too.
+    const slotViews = join(sessions, ".system", "slot-");
+    expect(await readFile("/proc/self/mountinfo", "utf8")).toContain(slotViews);
 
     const next = await startSandboxWorker({ session: { base_dir: sessions }, security: { sandbox_uid_base: uidBase } });
     try {
       expect((await readdir(sessions)).filter((name) => name.startsWith("session-"))).toEqual([]);
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(sessionDir);
+      expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(slotViews);
       const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`], { encoding: "utf8" });
       expect(cgroups.trim()).toBe("");
       expect(processesOfWorker(next)).toEqual([]);
