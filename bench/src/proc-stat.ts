@@ -16,6 +16,14 @@ export async function readCpuMs(pid: number): Promise<number> {
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
+/** cutime + cstime of a process: the CPU its children used, counted when it waited for them, in ms. */
+export async function readChildrenCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[13]) + Number(fields[14]);
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 /** VmHWM of a process: its peak resident memory since it started, in bytes. */
 export async function readPeakRssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");

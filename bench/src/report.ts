@@ -16,7 +16,7 @@ export interface Target {
 }
 
 export interface Row {
-  /** The measurement's letter in the brief: a (latency), b (rate), c (output), d (rss), e (sandbox). */
+  /** The measurement's letter in the brief: a (latency), b (rate), c (output), d (rss), e (sandbox), f (seccomp), g (collect). */
   id: string;
   label: string;
   unit: string;

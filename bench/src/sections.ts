@@ -1,10 +1,11 @@
 /**
- * The five measurements of `pnpm bench`, each against a worker of its own (so one cannot leave
- * retained results or heap behind for the next, and each gets its own CPU profile), each turning
- * its figures into table rows with their targets.
+ * The measurements of `pnpm bench`, each against a worker of its own (so one cannot leave
+ * retained results or heap behind for the next, and each gets its own CPU profile) except (f),
+ * which needs none, each turning its figures into table rows with their targets.
  */
 import { RawStreamBaseline } from "./baselines/raw-grpc-stream.js";
 import { TRUE_ARGV } from "./baselines/spawn.js";
+import { DEEP_LEVELS, FLAT_FILES, measureCollect } from "./collect.js";
 import { compareLatency, describeBreakdown, type LatencyComparison } from "./latency.js";
 import type { BenchOptions, Measurement } from "./options.js";
 import { compareOutput } from "./output.js";
@@ -12,6 +13,7 @@ import { compareRate } from "./rate.js";
 import { measuredRow, type Row, type SectionResult, unmeasuredRow } from "./report.js";
 import { measureRss } from "./rss.js";
 import { compareSandboxLatency } from "./sandbox.js";
+import { compareSeccompCost } from "./seccomp-cost.js";
 import { type WorkerFlags, withWorker } from "./worker-process.js";
 
 export interface Section {
@@ -159,6 +161,51 @@ export const SECTIONS: readonly Section[] = [
         rows: latencyRows("e", "sandboxed `true` job vs bare bwrap", value.comparison, 1.3),
         raw: { ...value.comparison, isolation: value.isolation, workerExit },
       };
+    },
+  },
+  {
+    id: "f",
+    title: "seccomp filter cost: bare bwrap /bin/true with the filter vs without",
+    async run(options) {
+      const value = await compareSeccompCost(options);
+      const subject = "bare bwrap /bin/true with the seccomp filter vs without";
+      if (!value.measured) return { rows: [unmeasuredRow("f", subject, "SKIP", value.why)], raw: value };
+      const { withFilter, without } = value;
+      const p50 = measuredRow({
+        id: "f",
+        label: `${subject}, p50`,
+        unit: "ms",
+        figure: withFilter.latency.p50Ms,
+        baseline: without.latency.p50Ms,
+        target: { on: "ratio", op: "<=", value: 1.1 },
+      });
+      const note = `${value.instructions} BPF instructions; ${value.policy}`;
+      return {
+        rows: [
+          { ...p50, note },
+          measuredRow({ id: "f", label: `${subject}, p99`, unit: "ms", figure: withFilter.latency.p99Ms, baseline: without.latency.p99Ms }),
+          measuredRow({ id: "f", label: `${subject}, CPU per run`, unit: "ms", figure: withFilter.cpuMsPerRun, baseline: without.cpuMsPerRun }),
+        ],
+        raw: value,
+      };
+    },
+  },
+  {
+    id: "g",
+    title: `COLLECT of a ${DEEP_LEVELS}-deep tree and of ${FLAT_FILES} flat files, default (bwrap) driver`,
+    async run(options) {
+      const { value, workerExit } = await withWorker("g-collect", { "governance.command_policy": "off" }, profiled(options), (worker) =>
+        measureCollect(worker, options),
+      );
+      const deepLabel = `COLLECT, one file ${DEEP_LEVELS} directories deep (vs ${FLAT_FILES} flat files)`;
+      if (!value.measured) return { rows: [unmeasuredRow("g", deepLabel, "SKIP", value.why)], raw: { ...value, workerExit } };
+      const { deep, flat } = value;
+      const target = { on: "figure", op: "<=", value: 1000 } as const;
+      const deepRow = measuredRow({ id: "g", label: deepLabel, unit: "ms", figure: deep.medianCollectMs, baseline: flat.medianCollectMs, target });
+      const flatRow = measuredRow({ id: "g", label: `COLLECT, ${FLAT_FILES} files in one directory`, unit: "ms", figure: flat.medianCollectMs, target });
+      const note = `medians of ${deep.collectMs.length} jobs each (the worker's phaseMs.collectMs); the deep artifact's path is ${deep.longestPathBytes} bytes; the ratio column is deep / flat`;
+      const flatNote = "each artifact is small enough to be held in memory (session.artifact_inline_bytes): no file is created in the worker's store";
+      return { rows: [{ ...deepRow, note }, { ...flatRow, note: flatNote }], raw: { ...value, workerExit } };
     },
   },
 ];
