@@ -27,7 +27,7 @@ export async function* readArtifactChunks(
   const responses = transport.stream(
     "readArtifact",
     // With a length, nothing left means done: asking for 0 more bytes would read to the end.
-    () => (limited && remaining === 0 ? undefined : { jobId, path, offset: next, length: remaining }),
+    () => (limited && remaining === 0 ? undefined : { jobId, path, offset: String(next), length: String(remaining) }),
     { signal, jobId },
   );
   for await (const { data } of responses) {

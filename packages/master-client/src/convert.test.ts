@@ -79,21 +79,22 @@ describe("toWireSpec", () => {
       },
       fixedId,
     );
+    // 64-bit fields travel as decimal strings (jstype JS_STRING).
     expect(spec.limits).toEqual({
       cpu: 0.5,
-      memoryBytes: 512 * 1024 ** 2,
-      maxOutputBytes: 2_000_000_000,
-      maxDiskBytes: 4096,
-      timeoutMs: 60_000,
+      memoryBytes: String(512 * 1024 ** 2),
+      maxOutputBytes: "2000000000",
+      maxDiskBytes: "4096",
+      timeoutMs: "60000",
       maxPids: 64,
-      idleTimeoutMs: 0,
+      idleTimeoutMs: "0",
     });
   });
 
   it("leaves unset limits unset, so the worker's defaults apply", () => {
     expect(toWireSpec({ command: "true", limits: { memory: "1GiB" } }, fixedId).limits).toEqual({
       cpu: undefined,
-      memoryBytes: 1024 ** 3,
+      memoryBytes: String(1024 ** 3),
       timeoutMs: undefined,
       maxOutputBytes: undefined,
       maxPids: undefined,
@@ -192,6 +193,8 @@ describe("fromWireResult", () => {
     stderr: Buffer.from("warn\n"),
     stdoutTotalBytes: 7,
     stderrTotalBytes: 5,
+    stdoutRetainedBytes: 7,
+    stderrRetainedBytes: 5,
     artifacts: [
       { path: "out/a.txt", sizeBytes: 3, sha256: "ab", content: Buffer.from("abc"), contentInline: true },
       { path: "out/big.bin", sizeBytes: 9e6, sha256: "cd", content: Buffer.alloc(0), contentInline: false },
@@ -232,11 +235,15 @@ describe("fromWireResult", () => {
       stderrTruncated: false,
       stdoutTotalBytes: 7,
       stderrTotalBytes: 5,
+      stdoutRetainedBytes: 7,
+      stderrRetainedBytes: 5,
       artifacts: [
         { path: "out/a.txt", sizeBytes: 3, sha256: "ab", content: Buffer.from("abc") },
         { path: "out/big.bin", sizeBytes: 9e6, sha256: "cd" },
       ],
       skippedArtifacts: [{ path: "out/link", reason: "symlink" }],
+      unlistedArtifacts: 0,
+      unlistedSkippedArtifacts: 0,
       durationMs: 120,
       queueMs: 3,
       phaseMs: { initMs: 1, prepareMs: 10, executeMs: 100, collectMs: 9, destroyMs: 4 },
@@ -251,6 +258,13 @@ describe("fromWireResult", () => {
       unenforcedLimits: ["max_disk_bytes: sampled"],
     });
     expect("content" in result.artifacts[1]!).toBe(false);
+  });
+
+  it("says stdout is truncated when it holds only the head the answer carried, or the worker kept less", () => {
+    const headOnly = fromWireResult({ ...base, stdout: Buffer.from("hé") });
+    expect([headOnly.stdoutTruncated, headOnly.stdoutRetainedBytes, headOnly.stderrTruncated]).toEqual([true, 7, false]);
+    const lost = fromWireResult({ ...base, stderrTruncated: true, stderrTotalBytes: 50 });
+    expect([lost.stdoutTruncated, lost.stderrTruncated]).toEqual([false, true]);
   });
 
   it.each([

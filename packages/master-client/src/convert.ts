@@ -167,15 +167,16 @@ function toWireLimits(input: unknown): wire.JobLimits {
   if (maxPids !== undefined && maxPids > MAX_UINT32) throw invalid("limits.maxPids", "at most 4294967295", maxPids);
   return {
     cpu: limits.cpu === undefined ? undefined : readPositiveNumber("limits.cpu", limits.cpu),
-    memoryBytes: limits.memory === undefined ? undefined : readByteSize("limits.memory", limits.memory),
-    timeoutMs: limits.timeoutMs === undefined ? undefined : readPositiveInteger("limits.timeoutMs", limits.timeoutMs),
-    maxOutputBytes: limits.maxOutput === undefined ? undefined : readByteSize("limits.maxOutput", limits.maxOutput),
+    // The wire's 64-bit request fields are decimal strings (jstype JS_STRING in the proto).
+    memoryBytes: limits.memory === undefined ? undefined : String(readByteSize("limits.memory", limits.memory)),
+    timeoutMs: limits.timeoutMs === undefined ? undefined : String(readPositiveInteger("limits.timeoutMs", limits.timeoutMs)),
+    maxOutputBytes: limits.maxOutput === undefined ? undefined : String(readByteSize("limits.maxOutput", limits.maxOutput)),
     maxPids,
-    maxDiskBytes: limits.maxDisk === undefined ? undefined : readByteSize("limits.maxDisk", limits.maxDisk),
+    maxDiskBytes: limits.maxDisk === undefined ? undefined : String(readByteSize("limits.maxDisk", limits.maxDisk)),
     idleTimeoutMs:
       limits.idleTimeoutMs === undefined
         ? undefined
-        : readNonNegativeInteger("limits.idleTimeoutMs", limits.idleTimeoutMs),
+        : String(readNonNegativeInteger("limits.idleTimeoutMs", limits.idleTimeoutMs)),
   };
 }
 
@@ -218,10 +219,13 @@ export function fromWireResult(result: wire.JobResult): JobResult {
     get stderrText() {
       return this.stderr.toString("utf8");
     },
-    stdoutTruncated: result.stdoutTruncated,
-    stderrTruncated: result.stderrTruncated,
+    // Less than the job wrote: the worker kept less, or this holds only the head the answer carried.
+    stdoutTruncated: result.stdoutTruncated || result.stdout.length < result.stdoutRetainedBytes,
+    stderrTruncated: result.stderrTruncated || result.stderr.length < result.stderrRetainedBytes,
     stdoutTotalBytes: result.stdoutTotalBytes,
     stderrTotalBytes: result.stderrTotalBytes,
+    stdoutRetainedBytes: result.stdoutRetainedBytes,
+    stderrRetainedBytes: result.stderrRetainedBytes,
     artifacts: result.artifacts.map((artifact) => ({
       path: artifact.path,
       sizeBytes: artifact.sizeBytes,
@@ -229,6 +233,8 @@ export function fromWireResult(result: wire.JobResult): JobResult {
       ...(artifact.contentInline ? { content: artifact.content } : {}),
     })),
     skippedArtifacts: result.skippedArtifacts.map(({ path, reason: why }) => ({ path, reason: why })),
+    unlistedArtifacts: result.unlistedArtifacts,
+    unlistedSkippedArtifacts: result.unlistedSkippedArtifacts,
     durationMs: metrics?.durationMs ?? 0,
     queueMs: metrics?.queueMs ?? 0,
     phaseMs: {

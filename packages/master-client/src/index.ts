@@ -35,6 +35,7 @@ export { JobHandle } from "./job-handle.js";
 export type { OutputListener, OutputListenerOptions } from "./job-handle.js";
 export type { JobEventsOptions } from "./job-events.js";
 export type { ReadArtifactOptions } from "./artifact-reader.js";
+export type { ReadOutputOptions, ResultOptions } from "./output-reader.js";
 export type { RequestOptions } from "./transport.js";
 export { DEFAULT_ADDRESS, DEFAULT_REQUEST_TIMEOUT_MS } from "./options.js";
 export type { WorkerClientOptions } from "./options.js";

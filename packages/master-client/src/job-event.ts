@@ -39,7 +39,11 @@ export interface JobUsageEvent extends JobEventBase {
   usage: ResourceUsage;
 }
 
-/** The last event of a stream. */
+/**
+ * The last event of a stream. Its result holds the head of the output that fits the worker's
+ * answer (`stdoutTruncated` says when there is more): the output events carried every byte, and
+ * `wait()` or `readOutput()` read what the worker kept.
+ */
 export interface JobCompletedEvent extends JobEventBase {
   type: "completed";
   result: JobResult;

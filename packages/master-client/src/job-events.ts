@@ -25,7 +25,7 @@ export async function* jobEvents(
   options: JobEventsOptions,
 ): AsyncGenerator<JobEvent, void, undefined> {
   let lastSeq = options.afterSeq ?? 0;
-  const responses = transport.stream("streamJob", () => ({ target, afterSeq: lastSeq }), {
+  const responses = transport.stream("streamJob", () => ({ target, afterSeq: String(lastSeq) }), {
     signal: options.signal,
     jobId,
   });

@@ -1,13 +1,14 @@
 import { Readable } from "node:stream";
 import { type ReadArtifactOptions, readArtifactChunks } from "./artifact-reader.js";
-import { fromWireCancel, fromWireResult, fromWireStatus, required } from "./convert.js";
+import { fromWireCancel, fromWireStatus, required } from "./convert.js";
 import { FailedPreconditionError, JobNotFinishedError } from "./errors.js";
 import type { JobEvent } from "./job-event.js";
 import { type JobEventsOptions, jobEvents } from "./job-events.js";
 import type { JobResult } from "./job-result.js";
 import type { CancelOutcome, JobStatus } from "./job-status.js";
+import { type ReadOutputOptions, type ResultOptions, readFullOutput, readOutputChunks, resultWithOutput } from "./output-reader.js";
 import type { RequestOptions, Transport } from "./transport.js";
-import { readNonEmptyString, readNonNegativeInteger, readString } from "./validate.js";
+import { readNonEmptyString, readNonNegativeInteger, readOneOf, readString } from "./validate.js";
 import { waitForResult } from "./wait-for-result.js";
 
 /** Receives output as it arrives. */
@@ -54,7 +55,7 @@ export class JobHandle {
   /**
    * Calls `listener` with each stdout chunk, from the job's start, as it arrives; returns an
    * unsubscribe function. Each subscription is its own attach stream, independent of `wait()`
-   * (whose result holds the whole output anyway).
+   * (whose result holds the whole retained output anyway).
    */
   onStdout(listener: OutputListener, options: OutputListenerOptions = {}): () => void {
     return this.#onOutput("stdout", listener, options);
@@ -89,8 +90,9 @@ export class JobHandle {
    * round, and a round that expires while the job runs is asked again. Resolves for any final
    * state; `WorkerClient.run()` is the variant that rejects unless the job finished.
    * Aborting stops waiting; the job keeps running (use `cancel()` to stop it).
+   * `stdout` and `stderr` hold all the worker kept, unless `fullOutput` is false.
    */
-  wait(options: RequestOptions = {}): Promise<JobResult> {
+  wait(options: ResultOptions = {}): Promise<JobResult> {
     return waitForResult(this.#transport, this.jobId, options);
   }
 
@@ -110,17 +112,15 @@ export class JobHandle {
   }
 
   /**
-   * The result of a job that has ended, without waiting.
+   * The result of a job that has ended, without waiting; `stdout` and `stderr` hold all the worker
+   * kept, unless `fullOutput` is false.
    * @throws JobNotFinishedError while it is still queued or running
    */
-  async collect(options: RequestOptions = {}): Promise<JobResult> {
+  async collect(options: ResultOptions = {}): Promise<JobResult> {
+    const fullOutput = readFullOutput(options);
+    let response;
     try {
-      const response = await this.#transport.unary(
-        "collect",
-        { jobId: this.jobId, wait: false },
-        { ...options, jobId: this.jobId },
-      );
-      return fromWireResult(required(response.result, "result"));
+      response = await this.#transport.unary("collect", { jobId: this.jobId, wait: false }, { ...options, jobId: this.jobId });
     } catch (error) {
       // For Collect without wait, FAILED_PRECONDITION has exactly one meaning.
       if (error instanceof FailedPreconditionError) {
@@ -133,6 +133,24 @@ export class JobHandle {
       }
       throw error;
     }
+    return resultWithOutput(this.#transport, required(response.result, "result"), fullOutput, options.signal);
+  }
+
+  /**
+   * The bytes an ended job wrote to stdout or stderr, as far as the worker kept them
+   * (`stdoutRetainedBytes`), as a stream of Buffers from `offset`, resumed after a dropped
+   * connection. `wait()` already returns them all; this reads them again, or the rest of a result
+   * taken with `fullOutput: false` or from a "completed" event (from `offset: result.stdout.length`).
+   */
+  readOutput(stream: "stdout" | "stderr", options: ReadOutputOptions = {}): Readable {
+    const chunks = readOutputChunks(
+      this.#transport,
+      this.jobId,
+      readOneOf("stream", stream, ["stdout", "stderr"]),
+      options.offset === undefined ? 0 : readNonNegativeInteger("offset", options.offset),
+      options.signal,
+    );
+    return Readable.from(chunks, { objectMode: false });
   }
 
   /**

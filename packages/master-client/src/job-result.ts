@@ -76,13 +76,27 @@ export interface JobResult {
   readonly stdoutText: string;
   /** `stderr` decoded as UTF-8. */
   readonly stderrText: string;
-  /** True when `stdout` holds less than the job wrote (`stdoutTotalBytes`). */
+  /**
+   * True when `stdout` holds less than the job wrote (`stdoutTotalBytes`): the worker kept only the
+   * first `stdoutRetainedBytes` (its session.result_output_bytes), or this result holds only the head
+   * the worker's answer carried (`fullOutput: false`, or a "completed" event): `readOutput()` reads the rest.
+   */
   readonly stdoutTruncated: boolean;
   readonly stderrTruncated: boolean;
   readonly stdoutTotalBytes: number;
   readonly stderrTotalBytes: number;
+  /** Bytes of stdout the worker kept for this result, from the start: what `readOutput("stdout")` reads. */
+  readonly stdoutRetainedBytes: number;
+  readonly stderrRetainedBytes: number;
   readonly artifacts: JobArtifact[];
   readonly skippedArtifacts: SkippedArtifact[];
+  /**
+   * Collected artifacts left out of `artifacts` so the worker's answer stays under 4 MiB (very many
+   * files or very long paths); each can still be read by its path with `readArtifact()`.
+   */
+  readonly unlistedArtifacts: number;
+  /** Entries left out of `skippedArtifacts` for the same reason. */
+  readonly unlistedSkippedArtifacts: number;
   /** From leaving the queue to the result (INIT through DESTROY). */
   readonly durationMs: number;
   readonly queueMs: number;

@@ -18,9 +18,10 @@ export interface WorkerClientOptions {
   /** Retries of idempotent calls after UNAVAILABLE. @default { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 2000 } */
   retry?: RetryOptions;
   /**
-   * grpc-js channel options, e.g. `{ "grpc.keepalive_time_ms": 10000 }`, on top of the SDK's defaults.
-   * @default { "grpc.max_receive_message_length": 134217728 } (a result carries up to the worker's
-   * session.result_output_bytes of stdout and of stderr, more than grpc-js's 4 MiB default)
+   * grpc-js channel options, e.g. `{ "grpc.keepalive_time_ms": 10000 }`. grpc-js's 4 MiB receive
+   * limit needs no raising: every answer of the worker stays under it (long output and artifacts
+   * are read in chunks).
+   * @default {}
    */
   channelOptions?: ChannelOptions;
   /** grpc-js client interceptors, e.g. to add auth metadata or trace calls. @default [] */
@@ -41,8 +42,6 @@ const OPTION_KEYS = [
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** Matches the worker's default grpc.max_send_message_bytes. */
-const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = { "grpc.max_receive_message_length": 128 * 1024 * 1024 };
 
 export function compileClientOptions(input: WorkerClientOptions): CompiledClientOptions {
   const options = readObject("options", input, OPTION_KEYS, "");
@@ -58,7 +57,6 @@ export function compileClientOptions(input: WorkerClientOptions): CompiledClient
         : readPositiveInteger("requestTimeoutMs", options.requestTimeoutMs),
     retry: resolveRetryPolicy(options.retry as RetryOptions | undefined),
     grpcOptions: {
-      ...DEFAULT_CHANNEL_OPTIONS,
       ...(options.channelOptions === undefined ? {} : readRecord("channelOptions", options.channelOptions)),
       interceptors: interceptors as Interceptor[],
     },

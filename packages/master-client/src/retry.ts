@@ -28,6 +28,7 @@ const IDEMPOTENT: Record<Rpc, boolean> = {
   getMetrics: true,
   // Resumed from the offset after the last byte received.
   readArtifact: true,
+  readOutput: true,
 };
 
 /** How the client retries idempotent calls that failed transiently. */

@@ -1,6 +1,8 @@
-import { fromWireResult, required } from "./convert.js";
+import type { JobResult as WireJobResult } from "@opencode-worker/shared";
+import { required } from "./convert.js";
 import { DeadlineExceededError } from "./errors.js";
 import type { JobResult } from "./job-result.js";
+import { readFullOutput, resultWithOutput, type ResultOptions } from "./output-reader.js";
 import { sleep } from "./retry.js";
 import type { RequestOptions, Transport } from "./transport.js";
 
@@ -13,12 +15,17 @@ import type { RequestOptions, Transport } from "./transport.js";
 export async function waitForResult(
   transport: Transport,
   jobId: string,
-  options: RequestOptions,
+  options: ResultOptions,
 ): Promise<JobResult> {
+  const fullOutput = readFullOutput(options);
+  return resultWithOutput(transport, await collectOnceEnded(transport, jobId, options), fullOutput, options.signal);
+}
+
+async function collectOnceEnded(transport: Transport, jobId: string, options: RequestOptions): Promise<WireJobResult> {
   for (;;) {
     try {
       const response = await transport.unary("collect", { jobId, wait: true }, { ...options, jobId });
-      return fromWireResult(required(response.result, "result"));
+      return required(response.result, "result");
     } catch (error) {
       if (!(error instanceof DeadlineExceededError) || options.signal?.aborted) throw error;
       // A worker that caps how long it blocks answers DEADLINE_EXCEEDED at once each round;

@@ -8,6 +8,7 @@ import type { JobResult } from "./job-result.js";
 import type { JobSpec } from "./job-spec.js";
 import type { SessionInfo } from "./job-status.js";
 import { compileClientOptions, type WorkerClientOptions } from "./options.js";
+import { readFullOutput, type ResultOptions } from "./output-reader.js";
 import { type RequestOptions, Transport } from "./transport.js";
 import { readJobId } from "./validate.js";
 import type { WorkerMetrics } from "./worker-metrics.js";
@@ -89,14 +90,17 @@ export class WorkerClient {
 
   /**
    * Dispatches a job and waits for its result.
-   * Aborting cancels the job as well, since the caller holds no handle to it.
+   * Aborting cancels the job as well, since the caller holds no handle to it. `stdout` and `stderr`
+   * hold all the worker kept, unless `fullOutput` is false.
    * @throws JobFailedError when the job ended other than "finished"; it carries the whole result
    */
-  async run(spec: JobSpec, options: RequestOptions = {}): Promise<JobResult> {
+  async run(spec: JobSpec, options: ResultOptions = {}): Promise<JobResult> {
     const wireSpec = toWireSpec(spec, newJobId);
+    // Checked before the job is dispatched, like the spec.
+    const waitOptions = { ...options, fullOutput: readFullOutput(options) };
     let result: JobResult;
     try {
-      result = await (await this.#dispatch(wireSpec, options)).wait(options);
+      result = await (await this.#dispatch(wireSpec, options)).wait(waitOptions);
     } catch (error) {
       if (options.signal?.aborted) await this.#cancelAbandoned(wireSpec.jobId);
       throw error;

@@ -75,7 +75,7 @@ export function scriptedEvents(jobId: string, chunks: { stream: "stdout" | "stde
 /** A StreamJob handler that sends the events after the request's after_seq, then ends: an attach. */
 export function replayAfterSeq(events: wire.JobEvent[]): wire.WorkerServiceServer["streamJob"] {
   return (call) => {
-    for (const event of events.filter((e) => e.seq > call.request.afterSeq)) call.write({ event });
+    for (const event of events.filter((e) => e.seq > Number(call.request.afterSeq))) call.write({ event });
     call.end();
   };
 }

@@ -50,8 +50,8 @@ describe("bad specs get INVALID_ARGUMENT naming the field", () => {
     ["cwd escaping the work dir", { command: "true", cwd: "../.." }, "cwd"],
     ["bad env name", { command: "true", env: new Map([["1BAD", "x"]]) }, "env"],
     ["reserved env name", { command: "true", env: new Map([["OPENCODE_WORK_DIR", "/"]]) }, "env"],
-    ["memory above the maximum", { command: "true", limits: { memoryBytes: 2 ** 40 } }, "limits.memory_bytes"],
-    ["zero timeout", { command: "true", limits: { timeoutMs: 0 } }, "limits.timeout_ms"],
+    ["memory above the maximum", { command: "true", limits: { memoryBytes: String(2 ** 40) } }, "limits.memory_bytes"],
+    ["zero timeout", { command: "true", limits: { timeoutMs: "0" } }, "limits.timeout_ms"],
     ["negative-looking cpu", { command: "true", limits: { cpu: -1 } }, "limits.cpu"],
     ["cpu above the maximum", { command: "true", limits: { cpu: 64 } }, "limits.cpu"],
     ["artifact pattern escaping", { command: "true", artifacts: ["../*"] }, "artifacts"],
@@ -62,13 +62,52 @@ describe("bad specs get INVALID_ARGUMENT naming the field", () => {
   });
 
   it("names the maximum and the setting to raise for a limit above it", async () => {
-    const { details } = await dispatchRaw({ command: "true", limits: { memoryBytes: 2 ** 40 } });
+    const { details } = await dispatchRaw({ command: "true", limits: { memoryBytes: String(2 ** 40) } });
     expect(details).toContain(String(t.worker.config.governance.maxMemoryBytes));
     expect(details).toContain("governance.max_memory_bytes");
   });
 
   it("is refused by the SDK before it reaches the wire when the SDK can tell", async () => {
     await expect(t.client.run({ command: "true", limits: { memory: "lots" } })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+/** Linux execs no single argv or env string over this many bytes (MAX_ARG_STRLEN less its NUL). */
+const LONGEST_EXEC_STRING = 128 * 1024 - 1;
+/** The worker's budget for a job's argv and env together: each string, its NUL and an 8-byte pointer. */
+const EXEC_BUDGET = 1024 ** 2;
+
+describe("argv and env the kernel would refuse at exec get INVALID_ARGUMENT at Dispatch, naming the field", () => {
+  const many = new Map(Array.from({ length: 100_000 }, (_, i) => [`V${i}`, "x"]));
+  it.each<[string, Partial<JobSpec>, string, string]>([
+    ["a 1 MiB argv item", { argv: ["printf", "%s", "x".repeat(1024 ** 2)] }, "argv[2]", `${LONGEST_EXEC_STRING} bytes`],
+    ["a 200 KiB command", { command: `echo ${"x".repeat(200 * 1024)}` }, "command", `${LONGEST_EXEC_STRING} bytes`],
+    ["a 200 KiB env value", { command: "true", env: new Map([["DATA", "x".repeat(200 * 1024)]]) }, 'env["DATA"]', `${LONGEST_EXEC_STRING} bytes`],
+    ["10^5 small variables", { command: "true", env: many }, "env", "the limit is 1 MiB"],
+  ])("%s", async (_name, spec, field, limit) => {
+    const { code, details } = await dispatchRaw(spec);
+    expect(code).toBe(INVALID_ARGUMENT);
+    expect(details.startsWith(`${field}: `)).toBe(true);
+    expect(details).toContain(limit);
+  });
+
+  it("accepts and runs a job just under every limit", async () => {
+    const arg = "a".repeat(LONGEST_EXEC_STRING);
+    const big = "b".repeat(LONGEST_EXEC_STRING - "BIG=".length);
+    const script = 'printf %s "$1" | wc -c; printf %s "$BIG" | wc -c; env | grep -c "^F[0-9]*="';
+    const argv = ["sh", "-c", script, "sh", arg];
+    const cost = (text: string) => Buffer.byteLength(text) + 1 + 8;
+    // Fillers up to 2 KiB under the budget: room for the worker's own variables (PATH, HOME...).
+    let left = EXEC_BUDGET - 2048 - argv.reduce((sum, item) => sum + cost(item), 0) - cost(`BIG=${big}`);
+    const env: Record<string, string> = { BIG: big };
+    let fillers = 0;
+    for (; left > cost(`F${fillers}=`); fillers += 1) {
+      const value = "f".repeat(Math.min(100_000, left - cost(`F${fillers}=`)));
+      env[`F${fillers}`] = value;
+      left -= cost(`F${fillers}=${value}`);
+    }
+    const result = await t.client.run({ argv, env });
+    expect(result.stdoutText.split("\n")).toEqual([String(arg.length), String(big.length), String(fillers), ""]);
   });
 });
 

@@ -1,19 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, BIN_ENV, startBinWorker, type BinWorker } from "./bin-harness.js";
 
 function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: BIN_ENV });
+  return run(process.execPath, [BIN, ...args]);
+}
+
+function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { env: BIN_ENV });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return once(child, "close").then(([code]) => ({ code: code as number | null, stdout, stderr }));
 }
+
+/** Mounting a FUSE file system takes root and /dev/fuse; skipped without them, except under CI=true. */
+const canMountFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");
+const itMountingFuse = canMountFuse || process.env.CI === "true" ? it : it.skip;
+if (!canMountFuse && process.env.CI !== "true") console.warn("hung file system test skipped: it needs root and /dev/fuse");
 
 let baseDir: string;
 let server: BinWorker;
@@ -63,6 +73,30 @@ describe("opencode-worker serve", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("worker.concurrency");
     expect(stderr).toContain("lots");
+  });
+
+  it.each(["/proc/ocw-test", "/sys/ocw-test"])("exits 2 naming session.base_dir for %s, a kernel file system", async (dir) => {
+    const { code, stderr } = await runBin(["serve", `--session.base_dir=${dir}`]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`session.base_dir: expected a directory the worker can create and write`);
+    expect(stderr).toContain("a kernel file system that stores no files");
+    expect(stderr).toContain(dir);
+  });
+
+  itMountingFuse("exits 2 naming session.base_dir on a file system that never answers", async () => {
+    const mountPoint = await mkdtemp(join(tmpdir(), "ocw-hung-"));
+    try {
+      // A FUSE mount whose daemon (this sh, holding /dev/fuse) never answers, so every call under it
+      // blocks, as on a hung network mount; in a mount namespace of its own, which ends with it.
+      const script = 'exec 3<>/dev/fuse && mount -i -t fuse ocw-hung "$1" -o fd=3,rootmode=40000,user_id=0,group_id=0 && shift && "$@" 3>&-';
+      const baseDir = join(mountPoint, "sessions");
+      const worker = [process.execPath, BIN, "serve", `--session.base_dir=${baseDir}`];
+      const { code, stderr } = await run("unshare", ["--mount", "sh", "-c", script, "sh", mountPoint, ...worker]);
+      expect(stderr).toContain(`session.base_dir: expected a directory the worker can create and write (${baseDir} did not respond`);
+      expect(code).toBe(2);
+    } finally {
+      await rm(mountPoint, { recursive: true, force: true });
+    }
   });
 
   it("stops gracefully on SIGTERM with exit code 0", async () => {

@@ -65,7 +65,7 @@ describe("output is live and never lost", () => {
     const raw = new WorkerServiceClient(t.worker.address, credentials.createInsecure());
     try {
       const events: WireJobEvent[] = [];
-      const call = raw.streamJob({ target: { $case: "spec", value: { jobId: "", command: "sleep 1", argv: [], files: new Map(), fileModes: new Map(), env: new Map(), cwd: "", stdin: Buffer.alloc(0), artifacts: [] } }, afterSeq: 0 });
+      const call = raw.streamJob({ target: { $case: "spec", value: { jobId: "", command: "sleep 1", argv: [], files: new Map(), fileModes: new Map(), env: new Map(), cwd: "", stdin: Buffer.alloc(0), artifacts: [] } }, afterSeq: "0" });
       call.on("data", (response: { event: WireJobEvent }) => events.push(response.event));
       await new Promise((resolve) => call.on("end", resolve));
       const keepalives = events.filter((event) => event.kind?.$case === "keepalive");

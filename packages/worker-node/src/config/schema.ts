@@ -92,13 +92,15 @@ const CONFIG_SCHEMA: ConfigSchema = {
     base_dir: {
       kind: "string",
       default: "/opt/opencode/sessions",
-      doc: "Where session directories live; if the default is not writable, a per-user directory is used.",
+      doc: "Where session directories live, on a file system that stores files (not /proc, /sys or a cgroup tree) and answers within 5 s; if the default is not writable, a per-user directory is used.",
     },
     max_concurrent_sessions: {
       kind: "int",
       min: 1,
+      // ListSessions lists them all in one answer, which must stay under gRPC's default 4 MiB.
+      max: 10_000,
       default: 64,
-      doc: "Running plus queued jobs; beyond it Dispatch is RESOURCE_EXHAUSTED.",
+      doc: "Running plus queued jobs (at most 10,000); beyond it Dispatch is RESOURCE_EXHAUSTED.",
     },
     result_ttl_ms: { kind: "duration", default: 600_000, doc: "How long a finished job's result stays collectable." },
     result_budget_bytes: {

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { link, mkdir, mkdtemp, readFile, rm, stat, symlink, truncate, writeFile } from "node:fs/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { nestDirectories } from "../../test/support/deep-tree.js";
 import { collectArtifacts, type CollectOptions } from "./collect-artifacts.js";
 
 let root: string;
@@ -27,8 +28,8 @@ beforeEach(async () => {
 
 afterEach(() => {
   for (const server of servers) server.close();
-  // Synchronous: fs.promises.rm of 100,000 files takes several times longer.
-  rmSync(root, { recursive: true, force: true });
+  // GNU rm: Node's rm fails on trees deeper than PATH_MAX, and fs.promises.rm of 100,000 files is slow.
+  execFileSync("rm", ["-rf", root]);
 }, 120_000);
 
 function options(overrides: Partial<CollectOptions> = {}): CollectOptions {
@@ -37,8 +38,16 @@ function options(overrides: Partial<CollectOptions> = {}): CollectOptions {
 
 const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
 
+/** `levels` directories named `name` under `parent` with a file `leaf` at the bottom; returns its relative path. */
+function nest(parent: string, name: string, levels: number, leaf: string): string {
+  const deepest = nestDirectories(parent, name, levels, (dir, level) => {
+    if (level === levels - 1) writeFileSync(`${dir}/${leaf}`, leaf);
+  });
+  return `${deepest}/${leaf}`;
+}
+
 describe("collectArtifacts", () => {
-  it("collects regular files with their sha256, inline when small, always stored in a private store", async () => {
+  it("collects regular files with their sha256: held in memory up to inlineBytes, larger ones stored in a private store", async () => {
     await mkdir(join(output, "sub"));
     await writeFile(join(output, "small.txt"), "tiny");
     await writeFile(join(output, "sub", "big.bin"), "x".repeat(100));
@@ -51,8 +60,17 @@ describe("collectArtifacts", () => {
     expect(artifacts[0]?.content?.toString()).toBe("tiny");
     expect(artifacts[1]?.content).toBeUndefined();
     expect(await readFile(artifacts[1]?.storedPath as string, "utf8")).toBe("x".repeat(100));
-    expect(artifacts.map((artifact) => artifact.storedPath)).toEqual([join(store, "0"), join(store, "1")]);
+    expect(artifacts.map((artifact) => artifact.storedPath)).toEqual([undefined, join(store, "1")]);
+    expect(await readdir(store)).toEqual(["1"]);
     expect((await stat(store)).mode & 0o777).toBe(0o700);
+  });
+
+  it("creates no store at all when every file is held in memory", async () => {
+    for (let index = 0; index < 100; index++) await writeFile(join(output, `f${index}`), `${index}`);
+    const { artifacts, skipped } = await collectArtifacts(output, options());
+    expect([artifacts.length, skipped]).toEqual([100, []]);
+    expect(artifacts.every((artifact) => artifact.content?.toString() === artifact.path.slice(1))).toBe(true);
+    await expect(stat(store)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("skips a symlink to a host file without reading it", async () => {
@@ -148,6 +166,62 @@ describe("collectArtifacts", () => {
     await writeFile(join(deepest, "leaf"), "leaf");
     const { artifacts } = await collectArtifacts(output, options());
     expect(artifacts.map((artifact) => artifact.path)).toEqual([`${"d/".repeat(depth)}leaf`]);
+  });
+
+  it("collects one file under 1,000 directories, an 11,000-byte path past PATH_MAX", async () => {
+    const leaf = nest(output, "d123456789", 1000, "leaf");
+    expect(Buffer.byteLength(leaf)).toBeGreaterThan(4096);
+    const { artifacts, skipped } = await collectArtifacts(output, options());
+    expect(skipped).toEqual([]);
+    expect(artifacts.map(({ path, content }) => ({ path, content: content?.toString() }))).toEqual([{ path: leaf, content: "leaf" }]);
+  });
+
+  it("climbs back out of a tree deeper than PATH_MAX and walks on in order", async () => {
+    await mkdir(join(output, "a", "b", "c"), { recursive: true });
+    await mkdir(join(output, "a", "d"));
+    await mkdir(join(output, "z"));
+    await writeFile(join(output, "file1"), "1");
+    await writeFile(join(output, "a", "b", "file2"), "2");
+    await writeFile(join(output, "a", "b", "c", "file3"), "3");
+    await writeFile(join(output, "a", "d", "file4"), "4");
+    const deep = `a/b/c/${nest(join(output, "a", "b", "c"), "n123456789", 500, "file5")}`;
+    await writeFile(join(output, "z", "file6"), "6");
+    const { artifacts, skipped } = await collectArtifacts(output, options());
+    expect(skipped).toEqual([]);
+    expect(artifacts.map((artifact) => artifact.path)).toEqual(["file1", "a/b/file2", "a/b/c/file3", deep, "a/d/file4", "z/file6"]);
+    expect(artifacts.map((artifact) => artifact.content?.toString())).toEqual(["1", "2", "3", "file5", "4", "6"]);
+  });
+
+  it("never follows a directory link, whether it leads out of the output dir or back to an ancestor", async () => {
+    await mkdir(join(host, "dir", "sub"), { recursive: true });
+    await writeFile(join(host, "dir", "sub", "deep-secret"), "host secret");
+    await mkdir(join(output, "a", "b"), { recursive: true });
+    await writeFile(join(output, "a", "b", "real"), "real");
+    await symlink(join(host, "dir"), join(output, "a", "escape"));
+    await symlink("../..", join(output, "a", "b", "loop"));
+    const { artifacts, skipped } = await collectArtifacts(output, options({ patterns: ["**"] }));
+    expect(artifacts.map((artifact) => artifact.path)).toEqual(["a/b/real"]);
+    expect(skipped).toEqual([
+      { path: "a/escape", reason: "symlink" },
+      { path: "a/b/loop", reason: "symlink" },
+    ]);
+  });
+
+  it("lists every file that needs the store as not kept when the store cannot be written, keeps those held in memory, and does not throw", async () => {
+    await writeFile(join(output, "a.txt"), "a".repeat(17));
+    await symlink(join(host, "secret"), join(output, "b.txt"));
+    await writeFile(join(output, "c.txt"), "c".repeat(17));
+    await writeFile(join(output, "d.txt"), "small");
+    await writeFile(join(root, "results"), "a file where the store's parent should be");
+    const { artifacts, skipped, storeFailure } = await collectArtifacts(output, options());
+    expect(artifacts.map((artifact) => [artifact.path, artifact.content?.toString()])).toEqual([["d.txt", "small"]]);
+    const unstored = expect.stringMatching(/^not kept: the worker's artifact store cannot be written \(ENOTDIR\)/);
+    expect(skipped).toEqual([
+      { path: "a.txt", reason: unstored },
+      { path: "b.txt", reason: "symlink" },
+      { path: "c.txt", reason: unstored },
+    ]);
+    expect(storeFailure).toEqual({ reason: skipped[0]?.reason, files: 2 });
   });
 
   it("collects 100,000 tiny files in reasonable time", async () => {

@@ -68,6 +68,15 @@ suite("bwrap driver without cgroups or tmpfs (reduced)", () => {
     expect(r.durationMs).toBeLessThan(4000);
   });
 
+  it("deletes a session dir holding a tree deeper than PATH_MAX (no tmpfs to unmount: the tree itself goes)", async () => {
+    // python3's chdir goes one name at a time, where a shell's `cd` fails past PATH_MAX: 600 levels of
+    // 21 bytes, a 12,600-byte path (the job cannot print it: getcwd needs to read the worker's 0700 base dir).
+    const program = ["import os", "for _ in range(600):", '    os.mkdir("n" * 20)', '    os.chdir("n" * 20)', 'open("leaf", "w").write("leaf")'];
+    const r = await run(`python3 -c '${program.join("\n")}'`);
+    expect([r.exit.exitCode, r.stderr]).toEqual([0, ""]);
+    // afterEach: nothing is left in the base dir.
+  });
+
   it("a setsid double-fork daemon still dies with the pid namespace", async () => {
     const r = await run("(setsid sh -c 'sleep 300 &' &); sleep 0.2; exit 0", { keep: true });
     try {

@@ -1,6 +1,7 @@
 import { chownSync, mkdirSync, renameSync } from "node:fs";
-import { readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
+import { removeTree } from "../files/remove-tree.js";
 
 /** What every driver creates under `<sessionDir>`; the job sees HOME and TMPDIR here. */
 export const SESSION_SUBDIRS = ["work", "output", "home", "tmp"] as const;
@@ -63,10 +64,8 @@ export async function listSessionDirs(baseDir: string): Promise<string[]> {
   }
 }
 
-/** rm -rf that never follows links (fs.rm unlinks symlinks, it does not descend into them). */
-export async function removeTree(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true, maxRetries: 2 });
-}
+/** The drivers delete session trees with the worker's one removal routine (deeper than PATH_MAX, never following a link). */
+export { removeTree };
 
 /** Where discarded session trees wait for their deletion: `<base>/.trash-session-<id>`. */
 const TRASH_PREFIX = ".trash-";

@@ -54,14 +54,9 @@ describe("buildJobEnv", () => {
     expect(refusal(new Map([[name, "x"]])).context.field).toBe(`env[${JSON.stringify(name)}]`);
   });
 
-  it("refuses overlong names, NUL in values, big values and a big total", () => {
+  // Sizes are the kernel's to limit, on the complete environment with argv: session/validate-spec.test.ts.
+  it("refuses overlong names and NUL in values", () => {
     expect(refusal(new Map([["A".repeat(257), "x"]])).message).toContain("256");
     expect(refusal(new Map([["A", "x\0y"]])).message).toContain("NUL");
-    expect(refusal(new Map([["A", "x".repeat(128 * 1024 + 1)]])).context.field).toBe('env["A"]');
-    const many = new Map(Array.from({ length: 9 }, (_, i) => [`V${i}`, "x".repeat(120 * 1024)] as [string, string]));
-    expect(refusal(many).context.field).toBe("env");
-    const large = new Map([["A", "x".repeat(128 * 1024)]]);
-    validateJobEnv(large);
-    expect(buildJobEnv(large, base).A).toHaveLength(128 * 1024);
   });
 });

@@ -8,8 +8,8 @@ import { invalidArgument } from "../errors.js";
  * Rules for the job's variables:
  * - names match `^[A-Za-z_][A-Za-z0-9_]*$` and are at most 256 characters; `__proto__`, `constructor`
  *   and the like are ordinary names (the result is a prototype-less object);
- * - values contain no NUL (it cannot be passed to exec) and are at most 128 KiB; the job's names and
- *   values together at most 1 MiB (execve's limit is about 2 MiB, shared with argv);
+ * - values contain no NUL (it cannot be passed to exec); their sizes are checked with argv's, on the
+ *   complete environment, against what the kernel accepts at exec (session/exec-size.ts);
  * - OPENCODE_WORK_DIR and OPENCODE_OUTPUT_DIR are the worker's to set; PATH, HOME, LANG, TMPDIR may
  *   be overridden;
  * - LD_PRELOAD, LD_LIBRARY_PATH, BASH_ENV, NODE_OPTIONS and friends are allowed: they only change how
@@ -26,25 +26,22 @@ export interface JobEnvBase {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_NAME_LENGTH = 256;
-const MAX_VALUE_BYTES = 128 * 1024;
-const MAX_TOTAL_BYTES = 1024 * 1024;
 const RESERVED = new Set(["OPENCODE_WORK_DIR", "OPENCODE_OUTPUT_DIR"]);
 
-/** Thrown (INVALID_ARGUMENT naming `env["KEY"]`, or `env` for the total) when a variable breaks a rule. */
+/** How an error names one variable: `env["NAME"]`, a long name cut short. */
+export function envField(name: string): string {
+  return `env[${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}...` : name)}]`;
+}
+
 /** Checks the job's own variables, at Dispatch: throws INVALID_ARGUMENT naming the variable. */
 export function validateJobEnv(userEnv: ReadonlyMap<string, string>): void {
-  let total = 0;
   for (const [name, value] of userEnv) {
-    const field = `env[${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}...` : name)}]`;
+    const field = envField(name);
     if (name.length > MAX_NAME_LENGTH) throw invalidArgument(field, `is a name longer than ${MAX_NAME_LENGTH} characters`);
     if (!NAME.test(name)) throw invalidArgument(field, "is not a valid variable name (letters, digits and _, not starting with a digit)");
     if (RESERVED.has(name)) throw invalidArgument(field, "is set by the worker and cannot be overridden");
     if (value.includes("\0")) throw invalidArgument(field, "contains a NUL byte");
-    const bytes = Buffer.byteLength(value);
-    if (bytes > MAX_VALUE_BYTES) throw invalidArgument(field, `is ${bytes} bytes, more than ${MAX_VALUE_BYTES}`);
-    total += Buffer.byteLength(name) + bytes + 2;
   }
-  if (total > MAX_TOTAL_BYTES) throw invalidArgument("env", `holds ${total} bytes of names and values, more than ${MAX_TOTAL_BYTES}`);
 }
 
 /** The complete environment for variables `validateJobEnv` accepted: the safe defaults, then the job's. */

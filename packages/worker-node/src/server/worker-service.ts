@@ -1,19 +1,23 @@
-import { createReadStream } from "node:fs";
 import type { sendUnaryData, Server, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import {
   JobState,
+  OutputStream,
   TerminationReason,
   type GetMetricsResponse,
   type JobStatus,
   type ReadArtifactRequest,
   type ReadArtifactResponse,
+  type ReadOutputRequest,
+  type ReadOutputResponse,
   type StreamJobRequest,
   type StreamJobResponse,
   type WorkerServiceServer,
 } from "@opencode-worker/shared";
 import { WorkerError, invalidArgument, toGrpcStatus } from "../errors.js";
+import { artifactChunks } from "../files/artifact-chunks.js";
 import type { Job } from "../session/job.js";
 import type { SessionManager } from "../session/session-manager.js";
+import { decodedRequest, requestInteger } from "./decode-request.js";
 import { attachEventStream } from "./event-stream.js";
 import { workerServiceDefinition } from "./service-definition.js";
 
@@ -29,8 +33,8 @@ export interface WorkerIdentity {
   streamKeepaliveMs: number;
 }
 
-/** Chunk size for ReadArtifact: large enough for throughput, small enough to interleave streams. */
-const ARTIFACT_CHUNK_BYTES = 64 * 1024;
+/** Chunk size for ReadArtifact and ReadOutput: large enough for throughput, small enough to interleave streams. */
+const CHUNK_BYTES = 64 * 1024;
 
 /**
  * The WorkerService handlers. Each one decodes, delegates to the session manager, and maps errors
@@ -80,12 +84,14 @@ export class WorkerService {
       })),
       getMetrics: unary(async () => this.metrics()),
       readArtifact: (call) => void this.readArtifact(call),
+      readOutput: (call) => void this.readOutput(call),
     };
   }
 
   private async streamJob(call: ServerWritableStream<StreamJobRequest, StreamJobResponse>): Promise<void> {
     try {
-      const { target, afterSeq } = call.request;
+      const { target, afterSeq: sentAfterSeq } = decodedRequest(call.request);
+      const afterSeq = requestInteger("after_seq", sentAfterSeq);
       let job: Job;
       if (target?.$case === "spec") job = (await this.manager.dispatch(target.value)).job;
       else if (target?.$case === "jobId") job = this.manager.get(target.value);
@@ -99,28 +105,62 @@ export class WorkerService {
 
   private async readArtifact(call: ServerWritableStream<ReadArtifactRequest, ReadArtifactResponse>): Promise<void> {
     try {
-      const { jobId, path, offset, length } = call.request;
+      const request = decodedRequest(call.request);
+      const { jobId, path } = request;
+      const offset = requestInteger("offset", request.offset);
+      const length = requestInteger("length", request.length);
       const job = this.manager.get(jobId);
       if (!job.result) throw new WorkerError("FAILED_PRECONDITION", `job ${jobId} has not ended; artifacts exist once it has`, { jobId });
-      const file = job.artifactFiles.get(path);
-      if (!file) {
+      const artifact = job.artifacts.get(path);
+      if (!artifact) {
         const skipped = job.result.skippedArtifacts.find((entry) => entry.path === path);
         throw new WorkerError("NOT_FOUND", skipped ? `artifact ${JSON.stringify(path)} was not collected: ${skipped.reason}` : `job ${jobId} has no artifact ${JSON.stringify(path)}`, { jobId, field: "path" });
       }
-      if (offset > file.sizeBytes) throw invalidArgument("offset", `${offset} is past the end of ${JSON.stringify(path)} (${file.sizeBytes} bytes)`);
-      const end = length > 0 ? Math.min(file.sizeBytes, offset + length) : file.sizeBytes;
+      const totalSizeBytes = artifact.sizeBytes;
+      if (offset > totalSizeBytes) throw invalidArgument("offset", `${offset} is past the end of ${JSON.stringify(path)} (${totalSizeBytes} bytes)`);
+      const end = length > 0 ? Math.min(totalSizeBytes, offset + length) : totalSizeBytes;
       if (end === offset) {
-        call.write({ offset, data: Buffer.alloc(0), totalSizeBytes: file.sizeBytes });
+        call.write({ offset, data: Buffer.alloc(0), totalSizeBytes });
         return void call.end();
       }
-      const stream = createReadStream(file.storedPath, { start: offset, end: end - 1, highWaterMark: ARTIFACT_CHUNK_BYTES });
-      call.on("cancelled", () => stream.destroy());
       let position = offset;
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        const ok = call.write({ offset: position, data: chunk, totalSizeBytes: file.sizeBytes });
+      // Leaving the loop (a cancelled call) closes a stored artifact's file.
+      for await (const chunk of artifactChunks(artifact, offset, end, CHUNK_BYTES)) {
+        if (call.cancelled) return;
+        const ok = call.write({ offset: position, data: chunk, totalSizeBytes });
         position += chunk.length;
-        if (!ok) await new Promise((resolve) => call.once("drain", resolve));
+        if (!ok) await writable(call);
       }
+      call.end();
+    } catch (error) {
+      if (!call.cancelled) call.emit("error", toGrpcStatus(error));
+    }
+  }
+
+  private async readOutput(call: ServerWritableStream<ReadOutputRequest, ReadOutputResponse>): Promise<void> {
+    try {
+      const request = decodedRequest(call.request);
+      const offset = requestInteger("offset", request.offset);
+      const job = this.manager.get(request.jobId);
+      const result = job.result;
+      if (!result) throw new WorkerError("FAILED_PRECONDITION", `job ${job.jobId} has not ended; follow its output with StreamJob`, { jobId: job.jobId });
+      const stdout = request.stream === OutputStream.OUTPUT_STREAM_STDOUT;
+      if (!stdout && request.stream !== OutputStream.OUTPUT_STREAM_STDERR) {
+        throw invalidArgument("stream", `expected OUTPUT_STREAM_STDOUT or OUTPUT_STREAM_STDERR, got ${OutputStream[request.stream] ?? request.stream}`);
+      }
+      const retained = job.log.retainedOutput(request.stream);
+      const totalBytes = stdout ? result.stdoutTotalBytes : result.stderrTotalBytes;
+      if (offset > retained.length) {
+        throw invalidArgument("offset", `${offset} is past the end of the retained ${stdout ? "stdout" : "stderr"} (${retained.length} bytes)`);
+      }
+      // At least one message, so a read at the end still learns the sizes.
+      let position = offset;
+      do {
+        const data = retained.subarray(position, position + CHUNK_BYTES);
+        const ok = call.write({ offset: position, data, retainedBytes: retained.length, totalBytes });
+        position += data.length;
+        if (!ok) await writable(call);
+      } while (position < retained.length && !call.cancelled);
       call.end();
     } catch (error) {
       if (!call.cancelled) call.emit("error", toGrpcStatus(error));
@@ -154,14 +194,27 @@ export class WorkerService {
   }
 }
 
-/** Wraps an async unary handler: result to the callback, any error through the status table. */
+/** Wraps an async unary handler: result to the callback, any error (bad bytes included) through the status table. */
 function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    handler(call.request, call).then(
+    (async () => handler(decodedRequest(call.request), call))().then(
       (response) => callback(null, response),
       (error: unknown) => callback(toGrpcStatus(error)),
     );
   };
+}
+
+/** Resolves when a server stream whose buffer is full may be written again, or has ended. */
+function writable(call: ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off("drain", done);
+      call.off("cancelled", done);
+      resolve();
+    };
+    call.once("drain", done);
+    call.once("cancelled", done);
+  });
 }
 
 /** Waits for `promise` unless the call is cancelled first (deadline, client gone): then never settles the call. */

@@ -2,13 +2,9 @@ import { OutputStream, TerminationReason, type Artifact, type JobResult } from "
 import type { CollectedArtifact, CollectedArtifacts } from "../files/collect-artifacts.js";
 import type { Job } from "./job.js";
 import type { ExecutionReport } from "./phases/execute.js";
+import { fitResult } from "./fit-result.js";
+import { withLosses } from "./result-losses.js";
 import { describeOutcome } from "./termination.js";
-
-/**
- * Small artifacts travel inline, but together at most this much: a result must stay one sane gRPC
- * message however many small files a job writes. The rest are read with ReadArtifact.
- */
-const MAX_INLINE_TOTAL_BYTES = 4 * 1024 * 1024;
 
 export interface ResultInputs {
   workerId: string;
@@ -16,9 +12,14 @@ export interface ResultInputs {
   unenforcedLimits: string[];
   report?: ExecutionReport;
   collected?: CollectedArtifacts;
+  /** Failures after the job's termination cause was recorded (result-losses.ts). */
+  lateFailures?: readonly string[];
 }
 
-/** The job's result, the same shape whether it finished, failed, timed out or never ran. */
+/**
+ * The job's result, the same shape whether it finished, failed, timed out or never ran, cut to one
+ * response's size (fit-result.ts): the rest of its output and artifacts stays on the worker.
+ */
 export function buildResult(job: Job, inputs: ResultInputs): JobResult {
   const { report, collected } = inputs;
   const termination = job.termination ?? { reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: "ended without a cause" };
@@ -29,7 +30,7 @@ export function buildResult(job: Job, inputs: ResultInputs): JobResult {
   const stdoutTotalBytes = report?.stdoutTotalBytes ?? 0;
   const stderrTotalBytes = report?.stderrTotalBytes ?? 0;
   const t = job.timings;
-  return {
+  return fitResult({
     jobId: job.jobId,
     sessionId: job.sessionId,
     state,
@@ -42,7 +43,9 @@ export function buildResult(job: Job, inputs: ResultInputs): JobResult {
     stderrTruncated: stderr.length < stderrTotalBytes,
     stdoutTotalBytes,
     stderrTotalBytes,
-    artifacts: inlineWithinBudget(collected?.artifacts ?? []),
+    stdoutRetainedBytes: stdout.length,
+    stderrRetainedBytes: stderr.length,
+    artifacts: (collected?.artifacts ?? []).map(toWireArtifact),
     skippedArtifacts: collected?.skipped ?? [],
     metrics: {
       durationMs: t.initMs + t.prepareMs + t.executeMs + t.collectMs + t.destroyMs,
@@ -57,23 +60,20 @@ export function buildResult(job: Job, inputs: ResultInputs): JobResult {
       memoryPeakBytes: job.usage.memoryPeakBytes,
       processesReaped: report?.processesReaped ?? 0,
     },
-    message,
+    message: withLosses(message, inputs.lateFailures ?? [], collected),
     isolation: inputs.isolation,
     unenforcedLimits: inputs.unenforcedLimits,
-  };
+    unlistedArtifacts: 0,
+    unlistedSkippedArtifacts: 0,
+  });
 }
 
-function inlineWithinBudget(artifacts: CollectedArtifact[]): Artifact[] {
-  let budget = MAX_INLINE_TOTAL_BYTES;
-  return artifacts.map((artifact) => {
-    const inline = artifact.content !== undefined && artifact.content.length <= budget;
-    if (inline) budget -= artifact.content!.length;
-    return {
-      path: artifact.path,
-      sizeBytes: artifact.sizeBytes,
-      sha256: artifact.sha256,
-      content: inline ? artifact.content! : Buffer.alloc(0),
-      contentInline: inline,
-    };
-  });
+function toWireArtifact(artifact: CollectedArtifact): Artifact {
+  return {
+    path: artifact.path,
+    sizeBytes: artifact.sizeBytes,
+    sha256: artifact.sha256,
+    content: artifact.content ?? Buffer.alloc(0),
+    contentInline: artifact.content !== undefined,
+  };
 }

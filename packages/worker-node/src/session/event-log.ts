@@ -19,6 +19,8 @@ export type EventKind = NonNullable<JobEvent["kind"]>;
 export class EventLog {
   private readonly retained: JobEvent[] = [];
   private readonly retainedOutputBytes = { [OutputStream.OUTPUT_STREAM_STDOUT]: 0, [OutputStream.OUTPUT_STREAM_STDERR]: 0 };
+  /** retainedOutput()'s answer per stream, until more of that stream is retained: ReadOutput asks often. */
+  private readonly joinedOutput = new Map<OutputStream, Buffer>();
   private readonly sinks = new Set<EventSink>();
   private readonly congestedSinks = new Set<EventSink>();
   private drainWaiters: Array<() => void> = [];
@@ -83,6 +85,8 @@ export class EventLog {
    * then point into that one buffer, so a finished job holds its output once, not twice.
    */
   retainedOutput(stream: OutputStream): Buffer {
+    const joined = this.joinedOutput.get(stream);
+    if (joined) return joined;
     const chunks = this.retained.flatMap((event) => (event.kind?.$case === "output" && event.kind.value.stream === stream ? [event.kind.value] : []));
     const all = Buffer.concat(chunks.map((chunk) => chunk.data));
     let position = 0;
@@ -91,6 +95,7 @@ export class EventLog {
       chunk.data = all.subarray(position, position + length);
       position += length;
     }
+    this.joinedOutput.set(stream, all);
     return all;
   }
 
@@ -107,6 +112,7 @@ export class EventLog {
     if (room <= 0) return undefined;
     const data = kind.value.data.length <= room ? kind.value.data : kind.value.data.subarray(0, room);
     this.retainedOutputBytes[stream] += data.length;
+    this.joinedOutput.delete(stream);
     return data === kind.value.data ? event : { ...event, kind: { $case: "output", value: { ...kind.value, data } } };
   }
 

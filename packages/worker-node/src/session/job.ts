@@ -1,4 +1,5 @@
 import { JobState, Phase, type JobResult, type SessionConfig } from "@opencode-worker/shared";
+import type { CollectedArtifact } from "../files/collect-artifacts.js";
 import type { ValidatedFile } from "../security/path-guard.js";
 import type { ResolvedLimits, SandboxUsage } from "../sandbox/driver.js";
 import { EventLog } from "./event-log.js";
@@ -52,12 +53,12 @@ export class Job {
   readonly timings: JobTimings = { queueMs: 0, initMs: 0, prepareMs: 0, executeMs: 0, collectMs: 0, destroyMs: 0 };
   termination: Termination | undefined;
   result: JobResult | undefined;
-  /** Bytes this job's result holds (output, inline and stored artifacts), for the retention budget. */
+  /** Bytes this job's result holds (output, and artifacts in memory or stored), for the retention budget. */
   resultBytes = 0;
-  /** Where collected artifacts are stored until the result is dropped. */
+  /** Where collected artifacts larger than session.artifact_inline_bytes are stored until the result is dropped. */
   storeDir: string | undefined;
-  /** The stored copy of each collected artifact, by its path in the result, for ReadArtifact. */
-  readonly artifactFiles = new Map<string, { storedPath: string; sizeBytes: number }>();
+  /** Each collected artifact by its path in the result, for ReadArtifact: its content in memory, or its stored copy. */
+  readonly artifacts = new Map<string, CollectedArtifact>();
   readonly done: Promise<JobResult>;
   private resolveDone!: (result: JobResult) => void;
   private readonly terminationListeners = new Set<(termination: Termination) => void>();

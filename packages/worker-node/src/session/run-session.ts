@@ -10,6 +10,7 @@ import { destroyPhase } from "./phases/destroy.js";
 import { executePhase, type ExecutionReport } from "./phases/execute.js";
 import { initPhase } from "./phases/init.js";
 import { preparePhase } from "./phases/prepare.js";
+import { lateFailure } from "./result-losses.js";
 
 export interface SessionContext {
   driver: SandboxDriver;
@@ -45,6 +46,7 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
   let sandbox: PreparedSandbox | undefined;
   let report: ExecutionReport | undefined;
   let collected: CollectedArtifacts | undefined;
+  const lateFailures: string[] = [];
   try {
     sandbox = await phase(Phase.PHASE_INIT, "initMs", () => initPhase(job, ctx.driver));
     const prepared = sandbox;
@@ -55,7 +57,9 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
     }
   } catch (error) {
     log.error({ err: error, phase: Phase[job.phase] }, "session failed");
-    job.terminate({ reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: `${Phase[job.phase]}: ${errorText(error)}` });
+    const first = job.terminate({ reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: `${Phase[job.phase]}: ${errorText(error)}` });
+    // The job already had its cause (the command exited, a limit, a cancel): what failed goes into the message.
+    if (!first) lateFailures.push(lateFailure(job.phase, errorText(error)));
   } finally {
     await phase(Phase.PHASE_DESTROY, "destroyMs", () => destroyPhase(sandbox, log));
   }
@@ -65,6 +69,7 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
     unenforcedLimits: sandbox?.unenforcedLimits ?? [],
     ...(report && { report }),
     ...(collected && { collected }),
+    lateFailures,
   });
   job.complete(result);
   log.info({ state: result.state, reason: TerminationReason[result.reason], exitCode: result.exitCode, ms: job.ageMs() }, result.message);

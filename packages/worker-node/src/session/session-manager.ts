@@ -1,13 +1,17 @@
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { JobState, TerminationReason, uuidv7, type JobSpec, type OutcomeCount } from "@opencode-worker/shared";
 import { WorkerError } from "../errors.js";
+import { removeTree } from "../files/remove-tree.js";
 import { LatencyWindow } from "../metrics/latency-window.js";
 import { buildResult } from "./build-result.js";
+import { DroppedResults } from "./dropped-results.js";
 import { Job } from "./job.js";
 import type { IsolationReport } from "../sandbox/select-driver.js";
 import { runSession, type SessionContext } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
+
+/** Dropped results whose reason NOT_FOUND still gives: a fixed cap, so memory stays bounded (ids are at most 128 bytes). */
+const REMEMBERED_DROPS = 10_000;
 
 export interface SessionManagerOptions extends Omit<SessionContext, "driver"> {
   /** The probe's verdict: its driver runs the jobs; a refusal makes Dispatch answer FAILED_PRECONDITION. */
@@ -26,6 +30,7 @@ export class SessionManager {
   /** Finished jobs, oldest first: the retention order. */
   private readonly retained: Job[] = [];
   private retainedBytes = 0;
+  private readonly dropped = new DroppedResults(REMEMBERED_DROPS);
   private draining = false;
   private jobsTotal = 0;
   private readonly outcomes = new Map<string, OutcomeCount>();
@@ -72,13 +77,18 @@ export class SessionManager {
     return { job, created: true };
   }
 
-  /** The job, or NOT_FOUND (unknown, or its result was dropped after its TTL). */
+  /** The job, or NOT_FOUND: unknown, or its result was dropped (then the message says why). */
   get(jobId: string): Job {
     const job = this.jobs.get(jobId);
-    if (!job) {
-      throw new WorkerError("NOT_FOUND", `no job ${JSON.stringify(jobId)} on this worker (never dispatched here, or its result expired after session.result_ttl_ms)`, { jobId });
-    }
-    return job;
+    if (job) return job;
+    const dropped = this.dropped.reasonFor(jobId);
+    throw new WorkerError(
+      "NOT_FOUND",
+      dropped
+        ? `job ${JSON.stringify(jobId)} is no longer on this worker: ${dropped}`
+        : `no job ${JSON.stringify(jobId)} on this worker (never dispatched to it, dispatched before it restarted, or dropped before the last ${REMEMBERED_DROPS} results it remembers dropping)`,
+      { jobId },
+    );
   }
 
   /**
@@ -130,7 +140,7 @@ export class SessionManager {
 
   /** Drops every retained result and its stored artifacts (shutdown). */
   async dropAllResults(): Promise<void> {
-    await Promise.all([...this.retained].map((job) => this.drop(job)));
+    await Promise.all([...this.retained].map((job) => this.drop(job, "its result was dropped when the worker shut down")));
   }
 
   private startQueued(): void {
@@ -167,23 +177,29 @@ export class SessionManager {
   private retain(job: Job): void {
     const result = job.result;
     if (!result) return;
-    job.resultBytes = result.stdout.length + result.stderr.length + [...job.artifactFiles.values()].reduce((sum, file) => sum + file.sizeBytes, 0);
+    // Artifacts held in memory count exactly as stored ones: the budget bounds what results keep, wherever.
+    job.resultBytes = result.stdoutRetainedBytes + result.stderrRetainedBytes + [...job.artifacts.values()].reduce((sum, artifact) => sum + artifact.sizeBytes, 0);
     this.retained.push(job);
     this.retainedBytes += job.resultBytes;
-    setTimeout(() => void this.drop(job), this.options.config.session.resultTtlMs).unref();
+    const { resultTtlMs, resultBudgetBytes } = this.options.config.session;
+    setTimeout(() => void this.drop(job, `its result was dropped after session.result_ttl_ms (${resultTtlMs} ms): collect results sooner or raise it`), resultTtlMs).unref();
     // Over budget: the oldest results go first, but never the one just finished.
-    while (this.retainedBytes > this.options.config.session.resultBudgetBytes && this.retained.length > 1) {
-      void this.drop(this.retained[0]!);
+    while (this.retainedBytes > resultBudgetBytes && this.retained.length > 1) {
+      void this.drop(this.retained[0]!, `its result was dropped to stay within session.result_budget_bytes (${resultBudgetBytes} bytes): collect results sooner or raise it`);
     }
   }
 
-  private async drop(job: Job): Promise<void> {
+  /** Forgets a finished job and frees its artifacts (memory and store), remembering why for NOT_FOUND. */
+  private async drop(job: Job, reason: string): Promise<void> {
     const index = this.retained.indexOf(job);
     if (index < 0) return;
     this.retained.splice(index, 1);
     this.retainedBytes -= job.resultBytes;
     this.jobs.delete(job.jobId);
-    if (job.storeDir) await rm(job.storeDir, { recursive: true, force: true });
+    this.dropped.record(job.jobId, reason);
+    // Cleared, not left to the collector: a stream still attached to the job must not keep its artifacts alive.
+    job.artifacts.clear();
+    if (job.storeDir) await removeTree(job.storeDir);
   }
 
   private resultInputs() {

@@ -1,15 +1,16 @@
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { JOB_ID_PATTERN, JobSpec, NetworkPolicy, uuidv7, type JobLimits } from "@opencode-worker/shared";
 import type { WorkerConfig } from "../config/worker-config.js";
 import { WorkerError, invalidArgument } from "../errors.js";
 import type { ResolvedLimits } from "../sandbox/driver.js";
+import { sessionPaths } from "../sandbox/session-layout.js";
 import { CommandVerdicts } from "../security/command-verdicts.js";
-import { validateJobEnv } from "../security/env-filter.js";
+import { buildJobEnv, validateJobEnv } from "../security/env-filter.js";
 import { validateArtifactPatterns, validateCwd, validateInputFiles } from "../security/path-guard.js";
+import { checkExecSize } from "./exec-size.js";
 import type { ValidatedJob } from "./job.js";
 
-/** A shell line longer than this is almost certainly a mistake (a file pasted into `command`). */
-const MAX_COMMAND_BYTES = 128 * 1024;
 const MAX_ARGV_ITEMS = 4096;
 const MAX_CONFIG_STRING = 256;
 const commandVerdicts = new CommandVerdicts();
@@ -30,6 +31,7 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise
     maxFilesBytes: config.session.maxFilesBytes,
   });
   validateJobEnv(spec.env);
+  checkExecSize(argv, jobEnvAsExecuted(spec.env, config), spec.command !== "" ? "command" : "argv");
   const cwd = validateCwd(spec.cwd);
   const artifactPatterns = validateArtifactPatterns(spec.artifacts);
   const limits = resolveLimits(spec.limits, config.governance);
@@ -68,9 +70,6 @@ function programArgv(spec: JobSpec): string[] {
     throw invalidArgument(hasCommand ? "argv" : "command", "set exactly one of `command` (a shell line) and `argv` (a program and its arguments)");
   }
   if (hasCommand) {
-    if (Buffer.byteLength(spec.command) > MAX_COMMAND_BYTES) {
-      throw invalidArgument("command", `is ${Buffer.byteLength(spec.command)} bytes, more than ${MAX_COMMAND_BYTES}; put long scripts in \`files\` and run them`);
-    }
     if (spec.command.includes("\0")) throw invalidArgument("command", "contains a NUL byte");
     return ["/bin/sh", "-c", spec.command];
   }
@@ -80,6 +79,15 @@ function programArgv(spec: JobSpec): string[] {
   });
   if (spec.argv[0] === "") throw invalidArgument("argv[0]", "is empty; it must name the program to run");
   return spec.argv;
+}
+
+/**
+ * The environment EXECUTE will build, with the worker's defaults, whose values are paths in the job's
+ * session dir, `<base_dir>/session-<uuidv7>`: a fresh uuidv7 has the length the real one will have.
+ */
+function jobEnvAsExecuted(userEnv: ReadonlyMap<string, string>, config: WorkerConfig): Record<string, string> {
+  const paths = sessionPaths(join(config.session.baseDir, `session-${uuidv7()}`));
+  return buildJobEnv(userEnv, paths);
 }
 
 type Governance = WorkerConfig["governance"];
@@ -107,21 +115,25 @@ const LIMIT_RULES: ReadonlyArray<{
 function resolveLimits(requested: JobLimits | undefined, governance: Governance): ResolvedLimits {
   const resolved = {} as ResolvedLimits;
   for (const rule of LIMIT_RULES) {
-    const value = requested?.[rule.field];
+    const sent = requested?.[rule.field];
     const max = governance[rule.maxKey] as number;
-    if (value === undefined) {
+    if (sent === undefined) {
       resolved[rule.field] = governance[rule.defaultKey] as number;
       continue;
     }
     const field = `limits.${rule.name}`;
+    // 64-bit limits arrive as exact decimal strings (jstype JS_STRING). Number() rounds only past
+    // 2^53, far above any maximum (a safe integer), so the comparison is exact; the message quotes
+    // the value as sent, and checking the maximum first names it for what it is, not a non-integer.
+    const value = Number(sent);
+    if (value > max) {
+      throw invalidArgument(field, `${sent} exceeds the worker's maximum ${max} (${rule.maxName}); ask for less or raise ${rule.maxName}`);
+    }
     if (!Number.isFinite(value) || (rule.integer && !Number.isSafeInteger(value))) {
-      throw invalidArgument(field, `expected ${rule.integer ? "an integer" : "a number"}, got ${value}`);
+      throw invalidArgument(field, `expected ${rule.integer ? "an integer" : "a number"}, got ${sent}`);
     }
     if (value < 0 || (value === 0 && !rule.zeroDisables)) {
-      throw invalidArgument(field, `expected a value > 0${rule.zeroDisables ? " (or 0 to disable)" : ""}, got ${value}`);
-    }
-    if (value > max) {
-      throw invalidArgument(field, `${value} exceeds the worker's maximum ${max} (${rule.maxName}); ask for less or raise ${rule.maxName}`);
+      throw invalidArgument(field, `expected a value > 0${rule.zeroDisables ? " (or 0 to disable)" : ""}, got ${sent}`);
     }
     resolved[rule.field] = value;
   }

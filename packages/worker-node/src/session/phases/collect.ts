@@ -7,7 +7,8 @@ import type { Job } from "../job.js";
 /**
  * COLLECT: the artifacts out of output/. Runs only after EXECUTE returned, i.e. once the job's whole
  * process tree is dead, so nothing can swap a file for a link between the check and the read.
- * Artifacts are copied to a worker-owned store outside the session so they outlive DESTROY.
+ * Artifacts outlive DESTROY with the job: small ones in memory, larger ones copied to a worker-owned
+ * store outside the session.
  */
 export async function collectPhase(job: Job, sandbox: PreparedSandbox, session: WorkerConfig["session"], resultsDir: string): Promise<CollectedArtifacts> {
   job.storeDir = join(resultsDir, job.sessionId);
@@ -19,8 +20,6 @@ export async function collectPhase(job: Job, sandbox: PreparedSandbox, session: 
     inlineBytes: session.artifactInlineBytes,
     storeDir: job.storeDir,
   });
-  for (const artifact of collected.artifacts) {
-    job.artifactFiles.set(artifact.path, { storedPath: artifact.storedPath, sizeBytes: artifact.sizeBytes });
-  }
+  for (const artifact of collected.artifacts) job.artifacts.set(artifact.path, artifact);
   return collected;
 }

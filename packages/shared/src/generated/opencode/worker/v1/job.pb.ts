@@ -379,23 +379,23 @@ export interface JobLimits {
   /** CPU cores, fractional (0.5 = half a core). */
   cpu?: number | undefined;
   memoryBytes?:
-    | number
+    | string
     | undefined;
   /** Wall-clock lifetime of the command. */
   timeoutMs?:
-    | number
+    | string
     | undefined;
   /** Total bytes of stdout plus stderr; the job is stopped when it writes more. */
-  maxOutputBytes?: number | undefined;
+  maxOutputBytes?: string | undefined;
   maxPids?:
     | number
     | undefined;
   /** Bytes the job may write into its session. */
   maxDiskBytes?:
-    | number
+    | string
     | undefined;
   /** No output for this long stops the job. 0 disables the idle timeout. */
-  idleTimeoutMs?: number | undefined;
+  idleTimeoutMs?: string | undefined;
 }
 
 /** The agent session's configuration, written into the session as opencode.json. */
@@ -440,7 +440,14 @@ export interface JobMetrics {
   destroyMs: number;
 }
 
-/** What the job produced. A job that failed has the same shape as one that succeeded. */
+/**
+ * What the job produced. A job that failed has the same shape as one that succeeded.
+ * A result is one gRPC message of at most 3.5 MiB, whatever the job wrote, so a client with gRPC's
+ * default 4 MiB receive limit can read it (Collect, and StreamJob's completed event). What does not
+ * fit stays on the worker: the rest of stdout/stderr (ReadOutput), artifact contents (ReadArtifact).
+ * Room goes first to the artifact and skipped lists, then to stdout and stderr (shared evenly),
+ * then to artifact contents.
+ */
 export interface JobResult {
   jobId: string;
   sessionId: string;
@@ -452,11 +459,20 @@ export interface JobResult {
     | undefined;
   /** Set when the command was killed by a signal, e.g. "SIGKILL". */
   signal: string;
+  /**
+   * The head of the job's stdout: its first len(stdout) bytes, as many as fit the result. When
+   * len(stdout) < stdout_retained_bytes, read the rest with ReadOutput from offset len(stdout).
+   */
   stdout: Buffer;
+  /** The head of stderr, like stdout. */
   stderr: Buffer;
-  /** True when the result holds less than the job wrote (see *_total_bytes). */
+  /**
+   * True when the worker kept less than the job wrote: bytes past stdout_retained_bytes (the
+   * worker keeps the first session.result_output_bytes) are lost; stdout_total_bytes counts them all.
+   */
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
+  /** Bytes the job wrote to stdout. */
   stdoutTotalBytes: number;
   stderrTotalBytes: number;
   artifacts: Artifact[];
@@ -470,6 +486,19 @@ export interface JobResult {
   isolation: string;
   /** Limits this worker could not enforce for this job, e.g. "memory_bytes: sampled, not enforced by the kernel". */
   unenforcedLimits: string[];
+  /**
+   * Bytes of stdout the worker keeps with this result, from offset 0: ReadOutput serves them all,
+   * and stdout holds the first of them.
+   */
+  stdoutRetainedBytes: number;
+  stderrRetainedBytes: number;
+  /**
+   * Collected artifacts left out of `artifacts` to keep the result within its size (very many files
+   * or very long paths). They are still stored: ReadArtifact reads each by its path.
+   */
+  unlistedArtifacts: number;
+  /** Entries left out of `skipped_artifacts` for the same reason. */
+  unlistedSkippedArtifacts: number;
 }
 
 export interface ResourceUsage {
@@ -1164,7 +1193,7 @@ export const JobLimits: MessageFns<JobLimits> = {
               break;
             }
 
-            message.memoryBytes = longToNumber(reader.uint64());
+            message.memoryBytes = reader.uint64().toString();
             continue;
           }
           case 3: {
@@ -1172,7 +1201,7 @@ export const JobLimits: MessageFns<JobLimits> = {
               break;
             }
 
-            message.timeoutMs = longToNumber(reader.uint64());
+            message.timeoutMs = reader.uint64().toString();
             continue;
           }
           case 4: {
@@ -1180,7 +1209,7 @@ export const JobLimits: MessageFns<JobLimits> = {
               break;
             }
 
-            message.maxOutputBytes = longToNumber(reader.uint64());
+            message.maxOutputBytes = reader.uint64().toString();
             continue;
           }
           case 5: {
@@ -1196,7 +1225,7 @@ export const JobLimits: MessageFns<JobLimits> = {
               break;
             }
 
-            message.maxDiskBytes = longToNumber(reader.uint64());
+            message.maxDiskBytes = reader.uint64().toString();
             continue;
           }
           case 7: {
@@ -1204,7 +1233,7 @@ export const JobLimits: MessageFns<JobLimits> = {
               break;
             }
 
-            message.idleTimeoutMs = longToNumber(reader.uint64());
+            message.idleTimeoutMs = reader.uint64().toString();
             continue;
           }
         }
@@ -1223,19 +1252,19 @@ export const JobLimits: MessageFns<JobLimits> = {
     return {
       cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : undefined,
       memoryBytes: isSet(object.memoryBytes)
-        ? globalThis.Number(object.memoryBytes)
+        ? globalThis.String(object.memoryBytes)
         : isSet(object.memory_bytes)
-        ? globalThis.Number(object.memory_bytes)
+        ? globalThis.String(object.memory_bytes)
         : undefined,
       timeoutMs: isSet(object.timeoutMs)
-        ? globalThis.Number(object.timeoutMs)
+        ? globalThis.String(object.timeoutMs)
         : isSet(object.timeout_ms)
-        ? globalThis.Number(object.timeout_ms)
+        ? globalThis.String(object.timeout_ms)
         : undefined,
       maxOutputBytes: isSet(object.maxOutputBytes)
-        ? globalThis.Number(object.maxOutputBytes)
+        ? globalThis.String(object.maxOutputBytes)
         : isSet(object.max_output_bytes)
-        ? globalThis.Number(object.max_output_bytes)
+        ? globalThis.String(object.max_output_bytes)
         : undefined,
       maxPids: isSet(object.maxPids)
         ? globalThis.Number(object.maxPids)
@@ -1243,14 +1272,14 @@ export const JobLimits: MessageFns<JobLimits> = {
         ? globalThis.Number(object.max_pids)
         : undefined,
       maxDiskBytes: isSet(object.maxDiskBytes)
-        ? globalThis.Number(object.maxDiskBytes)
+        ? globalThis.String(object.maxDiskBytes)
         : isSet(object.max_disk_bytes)
-        ? globalThis.Number(object.max_disk_bytes)
+        ? globalThis.String(object.max_disk_bytes)
         : undefined,
       idleTimeoutMs: isSet(object.idleTimeoutMs)
-        ? globalThis.Number(object.idleTimeoutMs)
+        ? globalThis.String(object.idleTimeoutMs)
         : isSet(object.idle_timeout_ms)
-        ? globalThis.Number(object.idle_timeout_ms)
+        ? globalThis.String(object.idle_timeout_ms)
         : undefined,
     };
   },
@@ -1261,22 +1290,22 @@ export const JobLimits: MessageFns<JobLimits> = {
       obj.cpu = floatToJson(message.cpu);
     }
     if (message.memoryBytes !== undefined) {
-      obj.memoryBytes = Math.round(message.memoryBytes);
+      obj.memoryBytes = globalThis.String(message.memoryBytes);
     }
     if (message.timeoutMs !== undefined) {
-      obj.timeoutMs = Math.round(message.timeoutMs);
+      obj.timeoutMs = globalThis.String(message.timeoutMs);
     }
     if (message.maxOutputBytes !== undefined) {
-      obj.maxOutputBytes = Math.round(message.maxOutputBytes);
+      obj.maxOutputBytes = globalThis.String(message.maxOutputBytes);
     }
     if (message.maxPids !== undefined) {
       obj.maxPids = Math.round(message.maxPids);
     }
     if (message.maxDiskBytes !== undefined) {
-      obj.maxDiskBytes = Math.round(message.maxDiskBytes);
+      obj.maxDiskBytes = globalThis.String(message.maxDiskBytes);
     }
     if (message.idleTimeoutMs !== undefined) {
-      obj.idleTimeoutMs = Math.round(message.idleTimeoutMs);
+      obj.idleTimeoutMs = globalThis.String(message.idleTimeoutMs);
     }
     return obj;
   },
@@ -1961,6 +1990,10 @@ function createBaseJobResult(): JobResult {
     message: "",
     isolation: "",
     unenforcedLimits: [],
+    stdoutRetainedBytes: 0,
+    stderrRetainedBytes: 0,
+    unlistedArtifacts: 0,
+    unlistedSkippedArtifacts: 0,
   };
 }
 
@@ -2019,6 +2052,18 @@ export const JobResult: MessageFns<JobResult> = {
     }
     for (const v of message.unenforcedLimits) {
       writer.uint32(146).string(v!);
+    }
+    if (message.stdoutRetainedBytes !== 0) {
+      writer.uint32(152).uint64(message.stdoutRetainedBytes);
+    }
+    if (message.stderrRetainedBytes !== 0) {
+      writer.uint32(160).uint64(message.stderrRetainedBytes);
+    }
+    if (message.unlistedArtifacts !== 0) {
+      writer.uint32(168).uint32(message.unlistedArtifacts);
+    }
+    if (message.unlistedSkippedArtifacts !== 0) {
+      writer.uint32(176).uint32(message.unlistedSkippedArtifacts);
     }
     return writer;
   },
@@ -2180,6 +2225,38 @@ export const JobResult: MessageFns<JobResult> = {
             message.unenforcedLimits.push(reader.string());
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.stdoutRetainedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.stderrRetainedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.unlistedArtifacts = reader.uint32();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.unlistedSkippedArtifacts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2250,6 +2327,26 @@ export const JobResult: MessageFns<JobResult> = {
         : globalThis.Array.isArray(object?.unenforced_limits)
         ? object.unenforced_limits.map((e: any) => globalThis.String(e))
         : [],
+      stdoutRetainedBytes: isSet(object.stdoutRetainedBytes)
+        ? globalThis.Number(object.stdoutRetainedBytes)
+        : isSet(object.stdout_retained_bytes)
+        ? globalThis.Number(object.stdout_retained_bytes)
+        : 0,
+      stderrRetainedBytes: isSet(object.stderrRetainedBytes)
+        ? globalThis.Number(object.stderrRetainedBytes)
+        : isSet(object.stderr_retained_bytes)
+        ? globalThis.Number(object.stderr_retained_bytes)
+        : 0,
+      unlistedArtifacts: isSet(object.unlistedArtifacts)
+        ? globalThis.Number(object.unlistedArtifacts)
+        : isSet(object.unlisted_artifacts)
+        ? globalThis.Number(object.unlisted_artifacts)
+        : 0,
+      unlistedSkippedArtifacts: isSet(object.unlistedSkippedArtifacts)
+        ? globalThis.Number(object.unlistedSkippedArtifacts)
+        : isSet(object.unlisted_skipped_artifacts)
+        ? globalThis.Number(object.unlisted_skipped_artifacts)
+        : 0,
     };
   },
 
@@ -2309,6 +2406,18 @@ export const JobResult: MessageFns<JobResult> = {
     if (message.unenforcedLimits?.length) {
       obj.unenforcedLimits = message.unenforcedLimits;
     }
+    if (message.stdoutRetainedBytes !== 0) {
+      obj.stdoutRetainedBytes = Math.round(message.stdoutRetainedBytes);
+    }
+    if (message.stderrRetainedBytes !== 0) {
+      obj.stderrRetainedBytes = Math.round(message.stderrRetainedBytes);
+    }
+    if (message.unlistedArtifacts !== 0) {
+      obj.unlistedArtifacts = Math.round(message.unlistedArtifacts);
+    }
+    if (message.unlistedSkippedArtifacts !== 0) {
+      obj.unlistedSkippedArtifacts = Math.round(message.unlistedSkippedArtifacts);
+    }
     return obj;
   },
 
@@ -2337,6 +2446,10 @@ export const JobResult: MessageFns<JobResult> = {
     message.message = object.message ?? "";
     message.isolation = object.isolation ?? "";
     message.unenforcedLimits = object.unenforcedLimits?.map((e) => e) || [];
+    message.stdoutRetainedBytes = object.stdoutRetainedBytes ?? 0;
+    message.stderrRetainedBytes = object.stderrRetainedBytes ?? 0;
+    message.unlistedArtifacts = object.unlistedArtifacts ?? 0;
+    message.unlistedSkippedArtifacts = object.unlistedSkippedArtifacts ?? 0;
     return message;
   },
 };

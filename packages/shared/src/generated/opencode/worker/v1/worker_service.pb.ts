@@ -27,6 +27,9 @@ import {
   JobState,
   jobStateFromJSON,
   jobStateToJSON,
+  OutputStream,
+  outputStreamFromJSON,
+  outputStreamToJSON,
   Phase,
   phaseFromJSON,
   phaseToJSON,
@@ -108,7 +111,7 @@ export interface StreamJobRequest {
     { $case: "jobId"; value: string }
     | undefined;
   /** Replay only events with seq greater than this (resume after a disconnect). */
-  afterSeq: number;
+  afterSeq: string;
 }
 
 export interface StreamJobResponse {
@@ -175,15 +178,36 @@ export interface GetMetricsResponse {
 export interface ReadArtifactRequest {
   jobId: string;
   path: string;
-  offset: number;
+  offset: string;
   /** Bytes to read at most; 0 reads to the end. */
-  length: number;
+  length: string;
 }
 
 export interface ReadArtifactResponse {
   offset: number;
   data: Buffer;
   totalSizeBytes: number;
+}
+
+export interface ReadOutputRequest {
+  jobId: string;
+  /** OUTPUT_STREAM_STDOUT or OUTPUT_STREAM_STDERR. */
+  stream: OutputStream;
+  /**
+   * Byte offset within the stream to start at, e.g. len(JobResult.stdout) to read what the result
+   * did not hold. At most the retained size.
+   */
+  offset: string;
+}
+
+export interface ReadOutputResponse {
+  /** Byte offset of data[0] within the stream. */
+  offset: number;
+  data: Buffer;
+  /** Bytes of the stream the worker retains: the read ends there. */
+  retainedBytes: number;
+  /** Bytes the job wrote to the stream; more than retained_bytes when the rest was not kept. */
+  totalBytes: number;
 }
 
 function createBaseDispatchRequest(): DispatchRequest {
@@ -1145,7 +1169,7 @@ export const CancelResponse: MessageFns<CancelResponse> = {
 };
 
 function createBaseStreamJobRequest(): StreamJobRequest {
-  return { target: undefined, afterSeq: 0 };
+  return { target: undefined, afterSeq: "0" };
 }
 
 export const StreamJobRequest: MessageFns<StreamJobRequest> = {
@@ -1158,7 +1182,7 @@ export const StreamJobRequest: MessageFns<StreamJobRequest> = {
         writer.uint32(18).string(message.target.value);
         break;
     }
-    if (message.afterSeq !== 0) {
+    if (message.afterSeq !== "0") {
       writer.uint32(24).uint64(message.afterSeq);
     }
     return writer;
@@ -1198,7 +1222,7 @@ export const StreamJobRequest: MessageFns<StreamJobRequest> = {
               break;
             }
 
-            message.afterSeq = longToNumber(reader.uint64());
+            message.afterSeq = reader.uint64().toString();
             continue;
           }
         }
@@ -1223,10 +1247,10 @@ export const StreamJobRequest: MessageFns<StreamJobRequest> = {
         ? { $case: "jobId", value: globalThis.String(object.job_id) }
         : undefined,
       afterSeq: isSet(object.afterSeq)
-        ? globalThis.Number(object.afterSeq)
+        ? globalThis.String(object.afterSeq)
         : isSet(object.after_seq)
-        ? globalThis.Number(object.after_seq)
-        : 0,
+        ? globalThis.String(object.after_seq)
+        : "0",
     };
   },
 
@@ -1237,8 +1261,8 @@ export const StreamJobRequest: MessageFns<StreamJobRequest> = {
     } else if (message.target?.$case === "jobId") {
       obj.jobId = message.target.value;
     }
-    if (message.afterSeq !== 0) {
-      obj.afterSeq = Math.round(message.afterSeq);
+    if (message.afterSeq !== "0") {
+      obj.afterSeq = globalThis.String(message.afterSeq);
     }
     return obj;
   },
@@ -1262,7 +1286,7 @@ export const StreamJobRequest: MessageFns<StreamJobRequest> = {
         break;
       }
     }
-    message.afterSeq = object.afterSeq ?? 0;
+    message.afterSeq = object.afterSeq ?? "0";
     return message;
   },
 };
@@ -2339,7 +2363,7 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
 };
 
 function createBaseReadArtifactRequest(): ReadArtifactRequest {
-  return { jobId: "", path: "", offset: 0, length: 0 };
+  return { jobId: "", path: "", offset: "0", length: "0" };
 }
 
 export const ReadArtifactRequest: MessageFns<ReadArtifactRequest> = {
@@ -2350,10 +2374,10 @@ export const ReadArtifactRequest: MessageFns<ReadArtifactRequest> = {
     if (message.path !== "") {
       writer.uint32(18).string(message.path);
     }
-    if (message.offset !== 0) {
+    if (message.offset !== "0") {
       writer.uint32(24).uint64(message.offset);
     }
-    if (message.length !== 0) {
+    if (message.length !== "0") {
       writer.uint32(32).uint64(message.length);
     }
     return writer;
@@ -2393,7 +2417,7 @@ export const ReadArtifactRequest: MessageFns<ReadArtifactRequest> = {
               break;
             }
 
-            message.offset = longToNumber(reader.uint64());
+            message.offset = reader.uint64().toString();
             continue;
           }
           case 4: {
@@ -2401,7 +2425,7 @@ export const ReadArtifactRequest: MessageFns<ReadArtifactRequest> = {
               break;
             }
 
-            message.length = longToNumber(reader.uint64());
+            message.length = reader.uint64().toString();
             continue;
           }
         }
@@ -2424,8 +2448,8 @@ export const ReadArtifactRequest: MessageFns<ReadArtifactRequest> = {
         ? globalThis.String(object.job_id)
         : "",
       path: isSet(object.path) ? globalThis.String(object.path) : "",
-      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
-      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      offset: isSet(object.offset) ? globalThis.String(object.offset) : "0",
+      length: isSet(object.length) ? globalThis.String(object.length) : "0",
     };
   },
 
@@ -2437,11 +2461,11 @@ export const ReadArtifactRequest: MessageFns<ReadArtifactRequest> = {
     if (message.path !== "") {
       obj.path = message.path;
     }
-    if (message.offset !== 0) {
-      obj.offset = Math.round(message.offset);
+    if (message.offset !== "0") {
+      obj.offset = globalThis.String(message.offset);
     }
-    if (message.length !== 0) {
-      obj.length = Math.round(message.length);
+    if (message.length !== "0") {
+      obj.length = globalThis.String(message.length);
     }
     return obj;
   },
@@ -2453,8 +2477,8 @@ export const ReadArtifactRequest: MessageFns<ReadArtifactRequest> = {
     const message = createBaseReadArtifactRequest();
     message.jobId = object.jobId ?? "";
     message.path = object.path ?? "";
-    message.offset = object.offset ?? 0;
-    message.length = object.length ?? 0;
+    message.offset = object.offset ?? "0";
+    message.length = object.length ?? "0";
     return message;
   },
 };
@@ -2564,11 +2588,246 @@ export const ReadArtifactResponse: MessageFns<ReadArtifactResponse> = {
   },
 };
 
+function createBaseReadOutputRequest(): ReadOutputRequest {
+  return { jobId: "", stream: 0, offset: "0" };
+}
+
+export const ReadOutputRequest: MessageFns<ReadOutputRequest> = {
+  encode(message: ReadOutputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.stream !== 0) {
+      writer.uint32(16).int32(message.stream);
+    }
+    if (message.offset !== "0") {
+      writer.uint32(24).uint64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadOutputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadOutputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stream = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = reader.uint64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadOutputRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      stream: isSet(object.stream) ? outputStreamFromJSON(object.stream) : 0,
+      offset: isSet(object.offset) ? globalThis.String(object.offset) : "0",
+    };
+  },
+
+  toJSON(message: ReadOutputRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.stream !== 0) {
+      obj.stream = outputStreamToJSON(message.stream);
+    }
+    if (message.offset !== "0") {
+      obj.offset = globalThis.String(message.offset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadOutputRequest>): ReadOutputRequest {
+    return ReadOutputRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadOutputRequest>): ReadOutputRequest {
+    const message = createBaseReadOutputRequest();
+    message.jobId = object.jobId ?? "";
+    message.stream = object.stream ?? 0;
+    message.offset = object.offset ?? "0";
+    return message;
+  },
+};
+
+function createBaseReadOutputResponse(): ReadOutputResponse {
+  return { offset: 0, data: Buffer.alloc(0), retainedBytes: 0, totalBytes: 0 };
+}
+
+export const ReadOutputResponse: MessageFns<ReadOutputResponse> = {
+  encode(message: ReadOutputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.offset !== 0) {
+      writer.uint32(8).uint64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.retainedBytes !== 0) {
+      writer.uint32(24).uint64(message.retainedBytes);
+    }
+    if (message.totalBytes !== 0) {
+      writer.uint32(32).uint64(message.totalBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadOutputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadOutputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retainedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.totalBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadOutputResponse {
+    return {
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      retainedBytes: isSet(object.retainedBytes)
+        ? globalThis.Number(object.retainedBytes)
+        : isSet(object.retained_bytes)
+        ? globalThis.Number(object.retained_bytes)
+        : 0,
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.Number(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.Number(object.total_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReadOutputResponse): unknown {
+    const obj: any = {};
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.retainedBytes !== 0) {
+      obj.retainedBytes = Math.round(message.retainedBytes);
+    }
+    if (message.totalBytes !== 0) {
+      obj.totalBytes = Math.round(message.totalBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadOutputResponse>): ReadOutputResponse {
+    return ReadOutputResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadOutputResponse>): ReadOutputResponse {
+    const message = createBaseReadOutputResponse();
+    message.offset = object.offset ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.retainedBytes = object.retainedBytes ?? 0;
+    message.totalBytes = object.totalBytes ?? 0;
+    return message;
+  },
+};
+
 /**
  * Runs jobs in disposable, isolated sessions.
- * Errors are gRPC statuses: INVALID_ARGUMENT (bad spec, names the field), PERMISSION_DENIED (policy),
- * RESOURCE_EXHAUSTED (queue full), NOT_FOUND (unknown job), ALREADY_EXISTS (job_id reused with a
- * different spec), FAILED_PRECONDITION (job not finished, isolation unavailable), UNAVAILABLE (draining).
+ * Errors are gRPC statuses: INVALID_ARGUMENT (bad spec or undecodable request, names the field),
+ * PERMISSION_DENIED (policy), RESOURCE_EXHAUSTED (queue full), NOT_FOUND (unknown job),
+ * ALREADY_EXISTS (job_id reused with a different spec), FAILED_PRECONDITION (job not finished,
+ * isolation unavailable), UNAVAILABLE (draining).
+ * Every 64-bit field of a request has jstype JS_STRING: JavaScript reads it as an exact decimal
+ * string, so any value up to 2^64-1 reaches the worker's checks (a value the worker cannot use is
+ * INVALID_ARGUMENT naming the field) instead of failing to decode.
+ * Every response stays under gRPC's default 4 MiB receive limit (see JobResult).
  */
 export type WorkerServiceService = typeof WorkerServiceService;
 export const WorkerServiceService = {
@@ -2652,6 +2911,19 @@ export const WorkerServiceService = {
       Buffer.from(ReadArtifactResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReadArtifactResponse => ReadArtifactResponse.decode(value),
   },
+  /**
+   * The retained bytes of an ended job's stdout or stderr, in chunks, from an offset: the part of
+   * the output that did not fit inline in the result (see JobResult.stdout).
+   */
+  readOutput: {
+    path: "/opencode.worker.v1.WorkerService/ReadOutput" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReadOutputRequest): Buffer => Buffer.from(ReadOutputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadOutputRequest => ReadOutputRequest.decode(value),
+    responseSerialize: (value: ReadOutputResponse): Buffer => Buffer.from(ReadOutputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadOutputResponse => ReadOutputResponse.decode(value),
+  },
 } as const;
 
 export interface WorkerServiceServer extends UntypedServiceImplementation {
@@ -2669,6 +2941,11 @@ export interface WorkerServiceServer extends UntypedServiceImplementation {
   getMetrics: handleUnaryCall<GetMetricsRequest, GetMetricsResponse>;
   /** The bytes of one collected artifact, in chunks, from an offset. */
   readArtifact: handleServerStreamingCall<ReadArtifactRequest, ReadArtifactResponse>;
+  /**
+   * The retained bytes of an ended job's stdout or stderr, in chunks, from an offset: the part of
+   * the output that did not fit inline in the result (see JobResult.stdout).
+   */
+  readOutput: handleServerStreamingCall<ReadOutputRequest, ReadOutputResponse>;
 }
 
 export interface WorkerServiceClient extends Client {
@@ -2783,6 +3060,16 @@ export interface WorkerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ReadArtifactResponse>;
+  /**
+   * The retained bytes of an ended job's stdout or stderr, in chunks, from an offset: the part of
+   * the output that did not fit inline in the result (see JobResult.stdout).
+   */
+  readOutput(request: ReadOutputRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadOutputResponse>;
+  readOutput(
+    request: ReadOutputRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReadOutputResponse>;
 }
 
 export const WorkerServiceClient = makeGenericClientConstructor(
