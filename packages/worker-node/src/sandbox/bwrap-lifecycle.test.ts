@@ -65,7 +65,9 @@ suite("bwrap driver: lifecycle", () => {
   };
 
   it("a setsid double-fork daemon does not outlive a job that exits 0", async () => {
-    const r = await run(`${DAEMON}; while [ ! -e ../tmp/daemon ]; do sleep 0.01; done; ps -e -o pid=,comm= | grep -c sleep; exit 0`, {
+    // Both sleeps exec'd (a forked child is "sh" until then), counted once they are.
+    const sleeps = "ps -e -o comm= | grep -c '^sleep$'";
+    const r = await run(`${DAEMON}; while [ "$(${sleeps})" -lt 2 ]; do sleep 0.01; done; ${sleeps}; exit 0`, {
       keep: true,
     });
     try {
