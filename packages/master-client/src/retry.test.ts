@@ -69,7 +69,10 @@ describe("retryDelayMs", () => {
   const unavailable = failure(status.UNAVAILABLE);
 
   it("allows maxAttempts attempts in all", () => {
-    expect(retryDelayMs("status", unavailable, 2, DEFAULT_RETRY_POLICY, {})).toBeDefined();
+    // After the second failure: the 100 ms initial delay doubled once, jittered within [half, full].
+    const pause = retryDelayMs("status", unavailable, 2, DEFAULT_RETRY_POLICY, {});
+    expect(pause).toBeGreaterThanOrEqual(100);
+    expect(pause).toBeLessThanOrEqual(200);
     expect(retryDelayMs("status", unavailable, 3, DEFAULT_RETRY_POLICY, {})).toBeUndefined();
   });
 
@@ -82,7 +85,9 @@ describe("retryDelayMs", () => {
   it("never retries when the pause would end past the caller's deadline", () => {
     const now = 1_000_000;
     expect(retryDelayMs("status", unavailable, 1, DEFAULT_RETRY_POLICY, { deadline: now + 40 }, now)).toBeUndefined();
-    expect(retryDelayMs("status", unavailable, 1, DEFAULT_RETRY_POLICY, { deadline: now + 5000 }, now)).toBeDefined();
+    const pause = retryDelayMs("status", unavailable, 1, DEFAULT_RETRY_POLICY, { deadline: now + 5000 }, now);
+    expect(pause).toBeGreaterThanOrEqual(50);
+    expect(pause).toBeLessThanOrEqual(100);
   });
 });
 

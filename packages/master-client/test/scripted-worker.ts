@@ -10,7 +10,9 @@ import {
   type status,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { afterEach } from "@jest/globals";
 import * as wire from "@opencode-worker/shared";
+import { WorkerClient, type WorkerClientOptions } from "../src/index.js";
 
 export interface ScriptedWorker {
   address: string;
@@ -71,7 +73,6 @@ export function scriptedEvents(jobId: string, chunks: { stream: "stdout" | "stde
   ];
 }
 
-/** Resolves when the server side of a call sees it cancelled by the client. */
 /** A StreamJob handler that sends the events after the request's after_seq, then ends: an attach. */
 export function replayAfterSeq(events: wire.JobEvent[]): wire.WorkerServiceServer["streamJob"] {
   return (call) => {
@@ -80,6 +81,64 @@ export function replayAfterSeq(events: wire.JobEvent[]): wire.WorkerServiceServe
   };
 }
 
+/** Resolves when the server side of a call sees it cancelled by the client. */
 export function cancelledBy(call: { on(event: "cancelled", listener: () => void): unknown }): Promise<void> {
   return new Promise((resolve) => call.on("cancelled", () => resolve()));
+}
+
+/** A Dispatch handler that accepts any job under the job_id the client chose. */
+export const dispatchEcho: wire.WorkerServiceServer["dispatch"] = (call, callback) =>
+  callback(null, {
+    jobId: call.request.spec?.jobId ?? "",
+    sessionId: "session-1",
+    state: wire.JobState.JOB_STATE_QUEUED,
+    created: true,
+  });
+
+/** Fails the test with a clear message instead of hanging until jest's timeout. */
+export async function within<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface ScriptedSetup {
+  /** A scripted worker, stopped after the test. */
+  start(handlers: Partial<wire.WorkerServiceServer>): Promise<ScriptedWorker>;
+  /** A lazy client of `worker` with short retry pauses, closed after the test. */
+  clientOf(worker: ScriptedWorker, options?: WorkerClientOptions): WorkerClient;
+  /** Runs `cleanup` after the test; cleanups run newest first, so before the client it uses is closed. */
+  defer(cleanup: () => void): void;
+}
+
+/**
+ * The setup every SDK test file shares; call it once at the top of the file. Whatever a test starts
+ * is closed after it, even when it fails, so no test sees another's server or channel.
+ */
+export function scriptedSetup(): ScriptedSetup {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+  });
+  return {
+    async start(handlers) {
+      const worker = await startScriptedWorker(handlers);
+      cleanups.push(() => worker.stop());
+      return worker;
+    },
+    clientOf(worker, options = {}) {
+      const client = WorkerClient.lazy({ address: worker.address, retry: { initialDelayMs: 5, maxDelayMs: 20 }, ...options });
+      cleanups.push(() => client.close());
+      return client;
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
 }

@@ -1,23 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
+import { describeWithPrerequisites } from "../../test/support/prerequisites.js";
 import { createBwrapDriver, type BwrapDriver } from "./bwrap-driver.js";
-import { leftovers, removeTestParents, requireSandboxPrerequisites, runScript, sandboxSkipReason, tempBaseDir, testCgroupParent } from "./testing.js";
+import { leftovers, removeTestParents, runScript, sandboxProblems, tempBaseDir, testCgroupParent } from "./testing.js";
 
 // Resource limits enforced by the kernel (cgroups, tmpfs, rlimits) and reported by limitBreach().
-const skip = sandboxSkipReason();
-if (skip) console.warn(`skipping bwrap limit tests: ${skip}`);
-const suite = skip ? describe.skip : describe;
 const MiB = 1024 * 1024;
-const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : undefined;
+// Threads and a descriptor loop need a real program; the sandbox shows it the host's /usr.
+const python = "/usr/bin/python3";
+const problems = [...sandboxProblems(), ...(existsSync(python) ? [] : [`${python} is not installed (apt-get install -y python3)`])];
 
-suite("bwrap driver: limits", () => {
+describeWithPrerequisites("bwrap driver: limits", problems, () => {
   let driver: BwrapDriver;
   let baseDir: string;
   const usedUids = new Set<number>();
 
   beforeAll(async () => {
-    requireSandboxPrerequisites();
     baseDir = tempBaseDir("lim");
     ({ driver } = await createBwrapDriver({ bwrapPath: "/usr/bin/bwrap", uidBase: 220_000, cgroupParent: testCgroupParent("lim") }));
   });
@@ -58,7 +57,6 @@ suite("bwrap driver: limits", () => {
   });
 
   it("threads count as pids too", async () => {
-    if (!python) return;
     const r = await run(`${python} -c "
 import threading, time
 for i in range(100):
@@ -100,20 +98,17 @@ for i in range(100):
   });
 
   it("fd exhaustion stops at RLIMIT_NOFILE inside and cannot be raised", async () => {
-    const script = python
-      ? `ulimit -n; ulimit -Hn; ulimit -n 100000 2>/dev/null && echo RAISED; ${python} -c "
+    const r = await run(`ulimit -n; ulimit -Hn; ulimit -n 100000 2>/dev/null && echo RAISED; ${python} -c "
 import os
 fds = []
 try:
     while True: fds.append(os.open('/dev/null', os.O_RDONLY))
 except OSError as e:
     print('stopped at', len(fds), e.strerror)
-"`
-      : "ulimit -n; ulimit -Hn; ulimit -n 100000 2>/dev/null && echo RAISED";
-    const r = await run(script);
+"`);
     expect(r.stdout).toMatch(/^4096\n4096\n/);
     expect(r.stdout).not.toContain("RAISED");
-    if (python) expect(r.stdout).toMatch(/stopped at 409\d Too many open files/);
+    expect(r.stdout).toMatch(/stopped at 409\d Too many open files/);
     expect(r.breach).toBeUndefined();
   });
 

@@ -1,25 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { readdirSync } from "node:fs";
+import { describeWithPrerequisites } from "../../test/support/prerequisites.js";
 import { BwrapDriver } from "./bwrap-driver.js";
 import { discoverCgroupLayout } from "./cgroup/discover.js";
 import { openCgroupV2 } from "./cgroup/v2.js";
 import { pidsWithUid } from "./proc-scan.js";
-import { leftovers, removeTestParents, requireSandboxPrerequisites, runScript, sandboxSkipReason, tempBaseDir, testCgroupParent } from "./testing.js";
+import { leftovers, removeTestParents, runScript, sandboxProblems, tempBaseDir, testCgroupParent } from "./testing.js";
 
 // The "reduced" tier: bwrap namespaces and the slot uid, but no cgroups and no tmpfs (what a host
 // without writable cgroups gives). Memory is sampled, pids fall to RLIMIT_NPROC, disk is not enforced.
-const skip = sandboxSkipReason();
-if (skip) console.warn(`skipping reduced bwrap tests: ${skip}`);
-const suite = skip ? describe.skip : describe;
+const problems = sandboxProblems();
+const { unified } = await discoverCgroupLayout();
 const MiB = 1024 * 1024;
 
-suite("bwrap driver without cgroups or tmpfs (reduced)", () => {
+describeWithPrerequisites("bwrap driver without cgroups or tmpfs (reduced)", problems, () => {
   let driver: BwrapDriver;
   let baseDir: string;
   const usedUids = new Set<number>();
 
   beforeAll(() => {
-    requireSandboxPrerequisites();
     baseDir = tempBaseDir("red");
     driver = new BwrapDriver({ bwrapPath: "/usr/bin/bwrap", uidBase: 250_000, storage: "directory", sampleIntervalMs: 50 });
   });
@@ -88,22 +87,22 @@ suite("bwrap driver without cgroups or tmpfs (reduced)", () => {
   });
 });
 
-suite("bwrap driver on a cgroup v2 tree without delegated controllers (reduced)", () => {
+const cgroupV2Problems = [...problems, ...(unified ? [] : ["no cgroup2 hierarchy is mounted"])];
+
+describeWithPrerequisites("bwrap driver on a cgroup v2 tree without delegated controllers (reduced)", cgroupV2Problems, () => {
   let driver: BwrapDriver | undefined;
   let baseDir: string;
 
   beforeAll(async () => {
-    requireSandboxPrerequisites();
     baseDir = tempBaseDir("red2");
-    const layout = await discoverCgroupLayout();
-    if (!layout.unified) return;
-    const { manager } = await openCgroupV2(layout.unified, testCgroupParent("red2"));
+    if (!unified) return;
+    const { manager } = await openCgroupV2(unified, testCgroupParent("red2"));
     driver = new BwrapDriver({ bwrapPath: "/usr/bin/bwrap", uidBase: 250_000, cgroups: manager, sampleIntervalMs: 50 });
   });
   afterAll(() => removeTestParents(driver, baseDir));
 
   it("kills with cgroup.kill, samples memory, and says so", async () => {
-    if (!driver) return console.warn("skipped: no cgroup2 hierarchy");
+    if (!driver) throw new Error("no driver: see the prerequisites above");
     const r = await runScript(driver, baseDir, "(setsid sh -c 'sleep 300 &' &); head -c 400000000 /dev/zero | tail > /dev/null", {
       limits: { memoryBytes: 64 * MiB },
     });

@@ -29,6 +29,12 @@ export function sandboxSkipReason(): string | undefined {
  * with a message that says what to install, instead of a confusing spawn error per test.
  */
 export function requireSandboxPrerequisites(): void {
+  const problems = sandboxProblems();
+  if (problems.length > 0) throw new Error(`sandbox tests cannot run: ${problems.join("; ")}`);
+}
+
+/** What keeps the bwrap sandbox from running on this machine; empty when it can run. */
+export function sandboxProblems(): string[] {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push(`running as uid ${process.getuid?.()}, not root`);
   if (!resolveExecutable("bwrap")) problems.push("bubblewrap is not installed (apt-get install -y bubblewrap)");
@@ -37,7 +43,7 @@ export function requireSandboxPrerequisites(): void {
   } catch (error) {
     problems.push((error as Error).message);
   }
-  if (problems.length > 0) throw new Error(`sandbox tests cannot run: ${problems.join("; ")}`);
+  return problems;
 }
 
 export function testLimits(overrides: Partial<ResolvedLimits> = {}): ResolvedLimits {

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "@jest/globals";
+import { afterAll, afterEach, describe, expect, it, jest } from "@jest/globals";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,9 +29,36 @@ describe("UidSlots", () => {
     expect(readdirSync(lockDir)).not.toContain("310005");
   });
 
-  it("refuses a range that holds the worker's own uid or 0", () => {
+  it("refuses a range that holds 0", () => {
     expect(() => new UidSlots({ base: 0, lockDir })).toThrow(/sandbox_uid_base/);
-    const own = process.getuid?.() ?? 0;
-    if (own > 0) expect(() => new UidSlots({ base: own, lockDir })).toThrow(/own uid/);
+  });
+
+  describe("for a worker running as an unprivileged uid", () => {
+    // Tests run as root, whose uid 0 no valid range holds: the worker's own ids are stood in for, so
+    // the check that a job never gets the worker's uid or gid runs (and can fail) here too.
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+    const runAs = (uid: number, gid: number) => {
+      jest.spyOn(process, "getuid").mockReturnValue(uid);
+      jest.spyOn(process, "getgid").mockReturnValue(gid);
+    };
+
+    it("refuses a range that holds the worker's own uid", () => {
+      runAs(320_010, 1000);
+      expect(() => new UidSlots({ base: 320_000, count: 64, lockDir })).toThrow(/own uid/);
+      expect(() => new UidSlots({ base: 320_010, count: 1, lockDir })).toThrow(/own uid/);
+    });
+
+    it("refuses a range that holds the worker's own gid", () => {
+      runAs(1000, 320_063);
+      expect(() => new UidSlots({ base: 320_000, count: 64, lockDir })).toThrow(/own uid\/gid/);
+    });
+
+    it("accepts a range that ends just below or starts just above its ids", () => {
+      runAs(320_064, 320_064);
+      expect(new UidSlots({ base: 320_000, count: 64, lockDir }).count).toBe(64);
+      expect(new UidSlots({ base: 320_065, count: 64, lockDir }).base).toBe(320_065);
+    });
   });
 });

@@ -75,7 +75,10 @@ describe("parseVerifiedShell", () => {
   });
 
   it("counts statement offsets in UTF-8 bytes, as mvdan/sh does", async () => {
-    await expect(parseVerifiedShell("echo é; echo $(printf ü; ls)", "posix", "command", "")).resolves.toBeDefined();
+    // Resolving is the check: mvdan/sh puts the second statement at byte 9 (é takes 2 bytes), our tree at
+    // index 8 of the string, and only a count in bytes makes them agree; a disagreement is a denial.
+    const tree = await parseVerifiedShell("echo é; echo $(printf ü; ls)", "posix", "command", "");
+    expect(tree.statements.map((statement) => statement.start)).toEqual([0, 8]);
   });
 
   it("denies a text whose nested list mvdan/sh rejects on its own", async () => {

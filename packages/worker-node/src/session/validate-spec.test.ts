@@ -56,7 +56,7 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
   it("draws the line for one argv item exactly where the kernel does", async () => {
     const fits = "x".repeat(LONGEST);
     const over = "x".repeat(LONGEST + 1);
-    await expect(validateSpec(spec({ argv: ["true", fits] }), config)).resolves.toBeDefined();
+    await expect(validateSpec(spec({ argv: ["true", fits] }), config)).resolves.toMatchObject({ argv: ["true", fits] });
     expect((await refusal({ argv: ["true", over] })).context.field).toBe("argv[1]");
     expect(kernelVerdict([fits], {})).toBe("ok");
     expect(kernelVerdict([over], {})).toBe("E2BIG");
@@ -72,7 +72,7 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
   it("counts a variable as the NAME=value string the kernel sees, to the byte", async () => {
     const fits = "x".repeat(LONGEST - "BIG=".length);
     const over = `${fits}x`;
-    await expect(validateSpec(spec({ argv: ["true"], env: env([["BIG", fits]]) }), config)).resolves.toBeDefined();
+    await expect(validateSpec(spec({ argv: ["true"], env: env([["BIG", fits]]) }), config)).resolves.toMatchObject({ env: env([["BIG", fits]]) });
     const error = await refusal({ argv: ["true"], env: env([["BIG", over]]) });
     expect(error.context.field).toBe('env["BIG"]');
     expect(error.message).toContain("131071 bytes");
@@ -103,7 +103,8 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
     const defaults = buildJobEnv(new Map(), sessionPaths(`${BASE_DIR}/session-${"0".repeat(36)}`));
     const defaultsCost = Object.entries(defaults).reduce((sum, [name, value]) => sum + cost(`${name}=${value}`), 0);
     const room = MAX_EXEC_TOTAL_BYTES - cost("true") - defaultsCost;
-    await expect(validateSpec(spec({ argv: ["true"], env: env(variablesCosting(room)) }), config)).resolves.toBeDefined();
+    const variables = env(variablesCosting(room));
+    await expect(validateSpec(spec({ argv: ["true"], env: variables }), config)).resolves.toMatchObject({ env: variables });
     expect((await refusal({ argv: ["true"], env: env(variablesCosting(room + 1)) })).context.field).toBe("env");
   });
 });

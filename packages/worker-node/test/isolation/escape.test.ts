@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { rm, writeFile, readFile } from "node:fs/promises";
 import { eventually, type TestWorker } from "../harness.js";
 import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
@@ -18,6 +18,10 @@ describeSandbox("nothing escapes the sandbox", () => {
     await t.stop();
     delete process.env.OCW_TEST_SECRET;
     await rm(CANARY, { force: true });
+  });
+  // Each test starts from a worker with no job left: what one test's jobs leave behind fails that test.
+  afterEach(async () => {
+    await eventually(() => processesOfWorker(t).length === 0);
   });
 
   /** Runs a hostile job and asserts nothing of the worker leaked into any output. */
@@ -87,19 +91,31 @@ describeSandbox("nothing escapes the sandbox", () => {
 
   it("cannot see or touch another running session", async () => {
     const other = await t.client.dispatch({ command: "echo other-secret > mine.txt; echo ready; sleep 30", limits: { timeoutMs: 30_000 } });
-    let ready = false;
-    other.onStdout(() => (ready = true));
-    await eventually(() => ready);
-    const path = `${t.baseDir}/sessions/session-${other.sessionId}`;
-    expect(await t.sessionDirs()).toContain(`session-${other.sessionId}`);
-    const result = await attempt(`ls ${path}; echo l=$?; cat ${path}/work/mine.txt; echo c=$?; ls ${t.baseDir}/sessions; echo s=$?`);
-    expect(result.stdoutText).toMatch(/l=[1-9]/);
-    expect(result.stdoutText).toMatch(/c=[1-9]/);
-    expect(result.stdoutText).not.toContain("other-secret");
-    await other.cancel();
+    try {
+      let ready = false;
+      other.onStdout(() => (ready = true));
+      await eventually(() => ready);
+      const path = `${t.baseDir}/sessions/session-${other.sessionId}`;
+      expect(await t.sessionDirs()).toContain(`session-${other.sessionId}`);
+      const result = await attempt(`ls ${path}; echo l=$?; cat ${path}/work/mine.txt; echo c=$?; ls ${t.baseDir}/sessions; echo s=$?`);
+      expect(result.stdoutText).toMatch(/l=[1-9]/);
+      expect(result.stdoutText).toMatch(/c=[1-9]/);
+      expect(result.stdoutText).not.toContain("other-secret");
+    } finally {
+      await other.cancel();
+    }
   });
 
-  it("leaves no process of any slot uid behind", async () => {
+  it("leaves no process of any slot uid behind, not even one the job daemonised", async () => {
+    // Its own leftovers to clean up: a setsid double-fork daemon and a background job outlive the main process.
+    const job = await t.client.dispatch({
+      command: "(setsid sh -c 'sleep 300 &' &); sleep 300 & sleep 2",
+      limits: { timeoutMs: 20_000 },
+    });
+    // Both sleeps and the main shell's `sleep 2` run as the slot uid before the job ends.
+    await eventually(() => processesOfWorker(t).length >= 3);
+    const result = await job.wait();
+    expect([result.state, result.exitCode]).toEqual(["finished", 0]);
     await eventually(() => processesOfWorker(t).length === 0);
   });
 });

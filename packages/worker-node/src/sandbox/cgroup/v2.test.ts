@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { rmdir } from "node:fs/promises";
+import { describeWithPrerequisites } from "../../../test/support/prerequisites.js";
 import { delay, pidsWithUid } from "../proc-scan.js";
-import { sandboxSkipReason, testCgroupParent } from "../testing.js";
+import { sandboxProblems, testCgroupParent } from "../testing.js";
 import { discoverCgroupLayout } from "./discover.js";
 import type { CgroupManager } from "./types.js";
 import { openCgroupV2 } from "./v2.js";
@@ -10,28 +11,21 @@ import { openCgroupV2 } from "./v2.js";
 // The v2 implementation against this host's unified hierarchy. It has no controllers here (they
 // are bound to v1), so this covers creation, joining, cpu.stat, cgroup.kill, removal and sweep;
 // memory.max/pids.max/cpu.max are written only where the controllers are delegated.
-const skip = sandboxSkipReason();
-const layoutPromise = discoverCgroupLayout();
+const { unified } = await discoverCgroupLayout();
+const problems = [...sandboxProblems(), ...(unified ? [] : ["no cgroup2 hierarchy is mounted"])];
 
-describe("cgroup v2 (unified hierarchy of this host)", () => {
+describeWithPrerequisites("cgroup v2 (unified hierarchy of this host)", problems, () => {
   let manager: CgroupManager | undefined;
   let details: string[] = [];
-  let unavailable: string | undefined = skip;
 
   beforeAll(async () => {
-    const layout = await layoutPromise;
-    if (!layout.unified) {
-      unavailable ??= "no cgroup2 hierarchy mounted";
-      return;
-    }
-    ({ manager, details } = await openCgroupV2(layout.unified, testCgroupParent("v2")));
+    if (unified) ({ manager, details } = await openCgroupV2(unified, testCgroupParent("v2")));
   });
   afterAll(async () => {
     for (const parent of manager?.parents ?? []) await rmdir(parent).catch(() => undefined);
   });
 
   it("joins, accounts cpu, kills a daemonised tree with cgroup.kill, and removes the cgroup", async () => {
-    if (unavailable) return console.warn(`skipped: ${unavailable}`);
     expect(manager?.version).toBe("v2");
     expect(manager?.killMethod).toBe("cgroup.kill");
     if (!manager?.enforced.memory) expect(details.join("\n")).toMatch(/controller memory not delegated/);
@@ -57,7 +51,6 @@ describe("cgroup v2 (unified hierarchy of this host)", () => {
   });
 
   it("sweep kills and removes what a crashed worker left", async () => {
-    if (unavailable) return console.warn(`skipped: ${unavailable}`);
     const cg = await manager?.create("session-left", { memoryBytes: 64 << 20, pidsMax: 16, cpu: 1 });
     if (!cg) throw new Error("no cgroup");
     const child = spawn("/bin/sh", ["-c", `echo $$ > '${cg.procsFiles[0]}' && sleep 300`], { stdio: "ignore", env: {} });
