@@ -5,16 +5,23 @@
 # security.min_isolation). Listens on 0.0.0.0 inside the container.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-RUN npm install -g pnpm@10.34.9
+# gcc and libc's static archive compile the sandbox launcher (native/sandbox-launcher.c).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/* \
+ && npm install -g pnpm@10.34.9
 COPY pnpm-workspace.yaml package.json pnpm-lock.yaml tsconfig.base.json ./
 COPY packages/shared/package.json packages/shared/
 COPY packages/worker-node/package.json packages/worker-node/
 COPY packages/master-client/package.json packages/master-client/
+COPY packages/cli/package.json packages/cli/
 COPY bench/package.json bench/
 RUN CI=true pnpm install --frozen-lockfile
 COPY packages packages
 COPY bench bench
-RUN pnpm build && CI=true pnpm --filter @opencode-worker/worker-node deploy --prod --legacy /out
+COPY scripts scripts
+# The cli package owns the bin; the worker package (with its sandbox launcher) lands in its node_modules.
+RUN pnpm build && CI=true pnpm --filter @opencode-worker/cli deploy --prod --legacy /out
 
 FROM node:20-bookworm-slim
 RUN apt-get update \

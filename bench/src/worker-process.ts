@@ -6,9 +6,9 @@ import { fileURLToPath } from "node:url";
 import { WorkerClient, type WorkerMetrics } from "@opencode-worker/master-client";
 import { ManagedChild } from "./managed-child.js";
 
-// A file path rather than a package import: the worker is run as its deployed binary, and its
+// A file path rather than a package import: the worker is run as its deployed binary, and the cli
 // package exports no `bin` path to resolve.
-const WORKER_BIN = fileURLToPath(new URL("../../packages/worker-node/dist/bin/opencode-worker.js", import.meta.url));
+const WORKER_BIN = fileURLToPath(new URL("../../packages/cli/dist/bin/opencode-worker.js", import.meta.url));
 const HOST = "127.0.0.1";
 /** Start-up includes the isolation probe, which runs bwrap a few times. */
 const START_TIMEOUT_MS = 30_000;

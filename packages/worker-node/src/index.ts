@@ -1,7 +1,7 @@
 /**
  * The opencode-worker node: runs each job in a disposable, isolated session and serves them over
- * gRPC (WorkerService, health, reflection). Most people start it with the `opencode-worker` bin;
- * this module is for embedding it (tests, benchmarks, a supervisor of your own).
+ * gRPC (WorkerService, health, reflection). Most people start it with `opencode-worker serve`
+ * (@opencode-worker/cli); this module is for embedding it (tests, benchmarks, a supervisor of your own).
  *
  * @example
  * import { startWorker } from "@opencode-worker/worker-node";

@@ -3,8 +3,11 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-/** The built bin, as an operator runs it (`pnpm test` builds before jest starts). */
-export const BIN = fileURLToPath(new URL("../dist/bin/opencode-worker.js", import.meta.url));
+/**
+ * The built bin of @opencode-worker/cli, as an operator runs it (`pnpm test` builds before jest
+ * starts). Found by its path in the workspace: worker-node cannot depend on the package that depends on it.
+ */
+export const BIN = fileURLToPath(new URL("../../cli/dist/bin/opencode-worker.js", import.meta.url));
 export const BIN_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 export interface BinWorker {

@@ -5,14 +5,13 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { FailedPreconditionError, WorkerClient } from "@opencode-worker/master-client";
+import { BIN, BIN_ENV } from "../bin-harness.js";
 import { eventually, startTestWorker } from "../harness.js";
 import { HealthClient } from "../health-client.js";
 import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
-const BIN = fileURLToPath(new URL("../../dist/bin/opencode-worker.js", import.meta.url));
 const scratch: string[] = [];
 afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
 
@@ -23,7 +22,7 @@ describeSandbox("crash recovery and the isolation probe", () => {
     const sessions = join(baseDir, "sessions");
     const uidBase = 400_000 + 64 * Math.floor(Math.random() * 1000);
     const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", `--session.base_dir=${sessions}`, `--security.sandbox_uid_base=${uidBase}`], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      env: BIN_ENV,
       stdio: ["ignore", "pipe", "inherit"],
     });
     let address = "";

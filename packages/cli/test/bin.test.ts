@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, BIN_ENV, startBinWorker, type BinWorker } from "./bin-harness.js";
+import { BIN, BIN_ENV, startBinWorker, type BinWorker } from "../../worker-node/test/bin-harness.js";
 
 function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return run(process.execPath, [BIN, ...args]);
@@ -56,7 +56,7 @@ describe("opencode-worker run", () => {
   it("mirrors a timeout as 128+signal and says which limit to raise", async () => {
     const { code, stderr } = await runBin(["run", "--address", address, "--timeout-ms", "300", "--", "sleep 30"]);
     expect(code).toBeGreaterThan(128);
-    expect(stderr).toContain("limits.timeout_ms");
+    expect(stderr).toContain("limits.timeoutMs");
   });
 
   it("prints the worker's refusal without a stack trace and exits 1", async () => {
@@ -64,6 +64,38 @@ describe("opencode-worker run", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("sudo");
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("the command line", () => {
+  it.each([
+    ["an unknown flag", ["run", "--adress", "127.0.0.1:1", "--", "true"]],
+    ["an unknown command", ["frobnicate"]],
+    ["no command after `--`", ["run", "--address", "127.0.0.1:1"]],
+  ])("exits 2 with the usage for %s", async (_case, args) => {
+    const { code, stdout, stderr } = await runBin(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain("usage:");
+  });
+
+  it("prints the usage for --help and exits 0", async () => {
+    const { code, stdout } = await runBin(["--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("usage:");
+  });
+
+  it("finds the worker from configuration settings when run has no --address", async () => {
+    const port = address.slice(address.lastIndexOf(":") + 1);
+    const { code, stdout } = await runBin(["run", "--grpc.port", port, "--", "echo", "found"]);
+    expect(code).toBe(0);
+    expect(stdout).toBe("found\n");
+  });
+
+  it("exits 2 naming the key for a bad setting given to run", async () => {
+    const { code, stderr } = await runBin(["run", "--grpc.prot=1", "--", "true"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("grpc.prot");
   });
 });
 

@@ -1,34 +1,25 @@
 import { constants } from "node:os";
 import { once } from "node:events";
 import { WorkerClient, type JobResult, type JobSpec } from "@opencode-worker/master-client";
-import { loadConfig } from "../config/index.js";
-
-/** Options of `opencode-worker run` that shape the job rather than the local configuration. */
-const JOB_FLAGS = new Set(["--address", "--timeout-ms", "--memory", "--network", "--cwd"]);
+import { loadConfig } from "@opencode-worker/worker-node";
+import type { RunFlags } from "../command-line.js";
 
 /**
- * `opencode-worker run [--address host:port] [job flags] -- <command ...>`: dispatches one job and
- * streams its output live to this terminal. One word after `--` is a shell line (`-- "make | tee
- * log"`), several are an argv (`-- ls -la`). Ctrl-C cancels the job (its whole tree) and waits for
- * its result. The exit code mirrors the job's.
+ * `opencode-worker run [flags] -- <command ...>`: dispatches one job and streams its output live to
+ * this terminal. One word after `--` is a shell line (`-- "make | tee log"`), several are an argv
+ * (`-- ls -la`). Ctrl-C cancels the job (its whole tree) and waits for its result. The exit code
+ * mirrors the job's.
  */
-export async function runCommand(args: string[]): Promise<number> {
-  const dash = args.indexOf("--");
-  const program = dash < 0 ? [] : args.slice(dash + 1);
-  const { job: jobFlags, rest } = splitFlags(dash < 0 ? args : args.slice(0, dash));
-  if (program.length === 0) {
-    process.stderr.write("opencode-worker run: give the command after `--`, e.g. opencode-worker run -- ls -la\n");
-    return 2;
-  }
+export async function run(flags: RunFlags, configArgs: string[], program: string[]): Promise<number> {
   // By default, the worker that the local configuration describes.
-  const address = jobFlags.get("--address") ?? (await localAddress(rest));
+  const address = flags.address ?? (await localAddress(configArgs));
   const spec: JobSpec = {
     ...(program.length === 1 ? { command: program[0]! } : { argv: program }),
-    ...(jobFlags.has("--cwd") && { cwd: jobFlags.get("--cwd")! }),
-    ...(jobFlags.get("--network") === "open" && { network: "open" as const }),
+    ...(flags.cwd !== undefined && { cwd: flags.cwd }),
+    ...(flags.network === "open" && { network: "open" as const }),
     limits: {
-      ...(jobFlags.has("--timeout-ms") && { timeoutMs: Number(jobFlags.get("--timeout-ms")) }),
-      ...(jobFlags.has("--memory") && { memory: jobFlags.get("--memory")! }),
+      ...(flags["timeout-ms"] !== undefined && { timeoutMs: Number(flags["timeout-ms"]) }),
+      ...(flags.memory !== undefined && { memory: flags.memory }),
     },
   };
 
@@ -53,23 +44,6 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     client.close();
   }
-}
-
-function splitFlags(args: string[]): { job: Map<string, string>; rest: string[] } {
-  const job = new Map<string, string>();
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i]!;
-    const [name, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
-    if (!JOB_FLAGS.has(name)) {
-      rest.push(arg);
-      continue;
-    }
-    const value = inline ?? args[++i];
-    if (value === undefined) throw new Error(`${name} needs a value`);
-    job.set(name, value);
-  }
-  return { job, rest };
 }
 
 async function localAddress(configArgs: string[]): Promise<string> {
