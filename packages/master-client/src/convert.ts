@@ -5,6 +5,7 @@
  */
 import * as wire from "@opencode-worker/shared";
 import { InternalError, InvalidArgumentError } from "./errors.js";
+import { withSdkFieldNames } from "./field-names.js";
 import type { JobEvent } from "./job-event.js";
 import type { JobResult, JobPhase, JobState, TerminationReason } from "./job-result.js";
 import type { JobSpec, NetworkAccess } from "./job-spec.js";
@@ -250,8 +251,8 @@ export function fromWireResult(result: wire.JobResult): JobResult {
     workerId: metrics?.workerId ?? "",
     timedOut: state === "timed_out" || reason === "timeout" || reason === "idle_timeout",
     isCanceled: state === "cancelled" || reason === "cancelled",
-    // JobFailedError's message is this one, so it is never empty.
-    message: result.message || describeEnd(result.jobId, state, reason, result.exitCode, result.signal),
+    // JobFailedError's message quotes this one, so it is never empty; it names fields as the SDK does.
+    message: withSdkFieldNames(result.message) || describeEnd(result.jobId, state, reason, result.exitCode, result.signal),
     isolation: result.isolation,
     unenforcedLimits: result.unenforcedLimits,
   };

@@ -64,6 +64,19 @@ describe("errorFromStatus", () => {
     expect(errorFromStatus(wireError, { rpc: "status" }).cause).toBe(wireError);
   });
 
+  it("takes field, reason, job and session from the trailer's context, with the SDK's field names", () => {
+    const error = errorFromStatus(
+      { code: status.INVALID_ARGUMENT, details: "limits.memory_bytes: 9 GiB exceeds the worker's maximum (governance.max_memory_bytes)" },
+      { rpc: "dispatch", jobId: "job-1" },
+      { reason: "INVALID_ARGUMENT", field: "limits.memory_bytes", jobId: "job-2", sessionId: "s-2" },
+    );
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect([error.field, error.reason, error.jobId, error.sessionId]).toEqual(["limits.memory", "INVALID_ARGUMENT", "job-2", "s-2"]);
+    expect(error.message).toBe("dispatch: limits.memory: 9 GiB exceeds the worker's maximum (governance.max_memory_bytes)");
+    // What the worker sent stays available as sent.
+    expect(error.details).toMatch(/^limits\.memory_bytes:/);
+  });
+
   it("names requestTimeoutMs when a call's deadline expired, not the job's timeout", () => {
     const error = errorFromStatus(
       { code: status.DEADLINE_EXCEEDED, details: "Deadline exceeded" },
@@ -105,22 +118,23 @@ describe("JobFailedError", () => {
     }),
   });
 
-  it("carries exactly the fields of the result, and its message", () => {
-    const error = new JobFailedError(result);
+  it("carries exactly the fields of the result, and a message naming the command", () => {
+    const error = new JobFailedError(result, "make test");
     for (const key of Object.keys(result) as (keyof typeof result)[]) {
-      expect([key, error[key]]).toEqual([key, result[key]]);
+      // The message is the result's, with the command named (asserted below).
+      if (key !== "message") expect([key, error[key]]).toEqual([key, result[key]]);
     }
     // Own fields, plus what Error and the getters provide, are the result's fields and nothing more.
     expect(new Set([...Object.keys(error), "message", "stdoutText", "stderrText"])).toEqual(
       new Set([...Object.keys(result), "name"]),
     );
-    expect(error.message).toBe("exited with code 2");
+    expect(error.message).toBe("Command failed (exited with code 2): make test");
     expect(error.name).toBe("JobFailedError");
     expect(error.stdoutText).toBe("out");
     expect(error.stderrText).toBe("err");
   });
 
   it("is not a refused call", () => {
-    expect(new JobFailedError(result)).not.toBeInstanceOf(WorkerClientError);
+    expect(new JobFailedError(result, "make test")).not.toBeInstanceOf(WorkerClientError);
   });
 });

@@ -1,24 +1,16 @@
 import { status } from "@grpc/grpc-js";
+import type { StatusDetails, WorkerErrorCode } from "@opencode-worker/shared";
+import { brandErrorClass } from "./error-brand.js";
+import { withSdkFieldNames } from "./field-names.js";
 import type { JobResult } from "./job-result.js";
 
 /**
- * The SDK's closed set of error codes. Every error the client throws for a call is a
- * `WorkerClientError` carrying one of these; `JobFailedError` (the job ran and did not finish
- * cleanly) is the one failure outside the tree, because it is a result, not a refused call.
+ * The SDK's closed set of error codes: the worker's own (from @opencode-worker/shared) and those
+ * only a client meets. Every error the client throws for a call is a `WorkerClientError` carrying
+ * one of these; `JobFailedError` (the job ran and did not finish cleanly) is the one failure
+ * outside the tree, because it is a result, not a refused call.
  */
-export type WorkerClientErrorCode =
-  | "INVALID_ARGUMENT"
-  | "PERMISSION_DENIED"
-  | "RESOURCE_EXHAUSTED"
-  | "NOT_FOUND"
-  | "ALREADY_EXISTS"
-  | "FAILED_PRECONDITION"
-  | "JOB_NOT_FINISHED"
-  | "UNAVAILABLE"
-  | "DEADLINE_EXCEEDED"
-  | "CANCELLED"
-  | "CONNECTION"
-  | "INTERNAL";
+export type WorkerClientErrorCode = WorkerErrorCode | "JOB_NOT_FINISHED" | "CANCELLED" | "CONNECTION";
 
 /** Typed context of an error: what the SDK knew about the call when it failed. */
 export interface WorkerClientErrorContext {
@@ -28,8 +20,12 @@ export interface WorkerClientErrorContext {
   details?: string;
   /** The job the call was about. */
   jobId?: string;
-  /** The spec or option field at fault, e.g. "limits.memory". */
+  /** The session the worker ran the job in, when it said. */
+  sessionId?: string;
+  /** The spec or option field at fault, as the SDK names it: "limits.memory", not the wire's "limits.memory_bytes". */
   field?: string;
+  /** The worker's machine-readable cause (google.rpc.ErrorInfo reason), e.g. "INVALID_ARGUMENT". */
+  reason?: string;
   cause?: unknown;
 }
 
@@ -40,25 +36,25 @@ export abstract class WorkerClientError extends Error {
   readonly grpcCode: status | undefined;
   readonly details: string | undefined;
   readonly jobId: string | undefined;
+  readonly sessionId: string | undefined;
+  readonly field: string | undefined;
+  readonly reason: string | undefined;
 
   constructor(message: string, context: WorkerClientErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.grpcCode = context.grpcCode;
     this.details = context.details;
     this.jobId = context.jobId;
+    this.sessionId = context.sessionId;
+    this.field = context.field;
+    this.reason = context.reason;
   }
 }
 
-/** Thrown when a spec or option is invalid, locally (then `field` names it) or by the worker. */
+/** Thrown when a spec or option is invalid, locally or by the worker; `field` names it either way. */
 export class InvalidArgumentError extends WorkerClientError {
   override name = "InvalidArgumentError";
   override readonly code: WorkerClientErrorCode = "INVALID_ARGUMENT";
-  readonly field: string | undefined;
-
-  constructor(message: string, context: WorkerClientErrorContext = {}) {
-    super(message, context);
-    this.field = context.field;
-  }
 }
 
 /** Thrown when the worker's policy refuses the request (a command, open network) or the caller is not authenticated. */
@@ -170,21 +166,29 @@ export interface FailedCall {
   requestTimeoutMs?: number;
 }
 
-/** Turns a status from the wire (a grpc-js `ServiceError`) into the SDK's error for it. */
+/**
+ * Turns a status from the wire (a grpc-js `ServiceError`) and the context its trailer carried
+ * (read by the transport) into the SDK's error for it. Field names, in the message and in `field`,
+ * become the SDK's (field-names.ts).
+ */
 export function errorFromStatus(
   grpcError: { code: status; details: string },
   call: FailedCall,
+  context: Partial<StatusDetails> = {},
 ): WorkerClientError {
   const ErrorClassForCode = ERROR_CLASS_BY_STATUS[grpcError.code] ?? InternalError;
   const message =
     grpcError.code === status.DEADLINE_EXCEEDED && call.requestTimeoutMs !== undefined
       ? `${call.rpc}: no answer within requestTimeoutMs (${call.requestTimeoutMs} ms); raise \`requestTimeoutMs\` ` +
         `(it bounds one call, not the job: that is \`limits.timeoutMs\`)`
-      : `${call.rpc}: ${grpcError.details || `gRPC status ${status[grpcError.code] ?? grpcError.code}`}`;
+      : `${call.rpc}: ${withSdkFieldNames(grpcError.details) || `gRPC status ${status[grpcError.code] ?? grpcError.code}`}`;
   return new ErrorClassForCode(message, {
     grpcCode: grpcError.code,
     details: grpcError.details,
-    jobId: call.jobId,
+    jobId: context.jobId ?? call.jobId,
+    sessionId: context.sessionId,
+    field: context.field === undefined ? undefined : withSdkFieldNames(context.field),
+    reason: context.reason,
     cause: grpcError,
   });
 }
@@ -199,13 +203,15 @@ export interface JobFailedError extends Omit<JobResult, "message" | "stdoutText"
 
 /**
  * Thrown by `run()` when the job ran but did not end "finished" (non-zero exit, timeout, limit,
- * cancel). Not a refused call: it carries the whole result, and its message is the result's message.
+ * cancel). Not a refused call: it carries the whole result, and its message names the command and
+ * says what happened: "Command failed (exited with code 2): make test".
  */
 export class JobFailedError extends Error implements JobResult {
   override name = "JobFailedError";
 
-  constructor(result: JobResult) {
-    super(result.message);
+  /** `command` is the job's shell line or argv as the caller would type it, named in the message (execa does). */
+  constructor(result: JobResult, command: string) {
+    super(`Command failed (${result.message}): ${command}`);
     // Every data field of the result, whatever JobResult grows to hold; the text getters below
     // decode on demand, as the result's own do.
     for (const [key, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(result))) {
@@ -220,4 +226,25 @@ export class JobFailedError extends Error implements JobResult {
   get stderrText(): string {
     return this.stderr.toString("utf8");
   }
+}
+
+// After every class is defined: each gets its own brand, so `instanceof` works across package copies.
+for (const [errorClass, name] of [
+  [WorkerClientError, "WorkerClientError"],
+  [InvalidArgumentError, "InvalidArgumentError"],
+  [PermissionDeniedError, "PermissionDeniedError"],
+  [ResourceExhaustedError, "ResourceExhaustedError"],
+  [NotFoundError, "NotFoundError"],
+  [AlreadyExistsError, "AlreadyExistsError"],
+  [FailedPreconditionError, "FailedPreconditionError"],
+  [JobNotFinishedError, "JobNotFinishedError"],
+  [UnavailableError, "UnavailableError"],
+  [DeadlineExceededError, "DeadlineExceededError"],
+  [CancelledError, "CancelledError"],
+  [AbortError, "AbortError"],
+  [ConnectionError, "ConnectionError"],
+  [InternalError, "InternalError"],
+  [JobFailedError, "JobFailedError"],
+] as const) {
+  brandErrorClass(errorClass, name);
 }

@@ -2,8 +2,14 @@
  * The call layer under the SDK: every RPC goes through here to get its deadline, its AbortSignal,
  * its retries and the SDK's error for a failed status. Nothing above it touches grpc-js calls.
  */
-import { type Client, Metadata, status } from "@grpc/grpc-js";
-import { decodeStreamJobResponse, WorkerServiceService } from "@opencode-worker/shared";
+import { type Client, Metadata, type ServiceError } from "@grpc/grpc-js";
+import {
+  decodeStatusDetails,
+  decodeStreamJobResponse,
+  STATUS_DETAILS_KEY,
+  type StatusDetails,
+  WorkerServiceService,
+} from "@opencode-worker/shared";
 import { abortError, ConnectionError, errorFromStatus, InternalError, type WorkerClientError } from "./errors.js";
 import { type RetryPolicy, type Rpc, withRetry, withStreamRetry } from "./retry.js";
 import { readPositiveInteger } from "./validate.js";
@@ -50,8 +56,15 @@ interface CallContext {
 }
 
 /** A grpc-js status error, as opposed to anything else a call can throw. */
-function isStatusError(error: unknown): error is { code: status; details: string } {
+function isStatusError(error: unknown): error is ServiceError {
   return typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "number";
+}
+
+/** The worker's context (field, reason, job, session) from the status's `grpc-status-details-bin` trailer. */
+function trailerDetails(error: ServiceError): StatusDetails | undefined {
+  // grpc-js sets `metadata` on every status error, but a hand-made one in a test may lack it.
+  const [value] = error.metadata?.get(STATUS_DETAILS_KEY) ?? [];
+  return value instanceof Buffer ? decodeStatusDetails(value) : undefined;
 }
 
 export class Transport {
@@ -105,7 +118,7 @@ export class Transport {
         (error, response) => {
           signal?.removeEventListener("abort", cancel);
           if (signal?.aborted) reject(abortError(signal, jobId));
-          else if (error) reject(errorFromStatus(error, { rpc, jobId, requestTimeoutMs }));
+          else if (error) reject(errorFromStatus(error, { rpc, jobId, requestTimeoutMs }, trailerDetails(error)));
           else if (response === undefined) reject(new InternalError(`${rpc}: the worker sent no response`, { jobId }));
           else resolve(response);
         },
@@ -162,7 +175,7 @@ export class Transport {
   }
 
   #streamError(rpc: Rpc, error: unknown, jobId: string | undefined): WorkerClientError {
-    if (isStatusError(error)) return errorFromStatus(error, { rpc, jobId });
+    if (isStatusError(error)) return errorFromStatus(error, { rpc, jobId }, trailerDetails(error));
     return new InternalError(`${rpc}: the stream failed: ${String(error)}`, { jobId, cause: error });
   }
 

@@ -1,4 +1,5 @@
 import { uuidv7, type JobSpec as WireJobSpec, WorkerServiceClient } from "@opencode-worker/shared";
+import { commandLine } from "./command-line.js";
 import { fromWireMetrics, fromWireSession, required, toWireSpec } from "./convert.js";
 import { ConnectionError, JobFailedError } from "./errors.js";
 import type { JobEvent } from "./job-event.js";
@@ -105,7 +106,7 @@ export class WorkerClient {
       if (options.signal?.aborted) await this.#cancelAbandoned(wireSpec.jobId);
       throw error;
     }
-    if (result.state !== "finished") throw new JobFailedError(result);
+    if (result.state !== "finished") throw new JobFailedError(result, commandLine(wireSpec));
     return result;
   }
 

@@ -1,6 +1,5 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Server } from "@grpc/grpc-js";
 import { loadConfig, type LoadConfigOptions } from "./config/index.js";
 import type { WorkerConfig } from "./config/worker-config.js";
 import { removeTree } from "./files/remove-tree.js";
@@ -83,7 +82,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
 }
 
 async function drainAndClose(
-  server: Server,
+  server: ReturnType<typeof createServer>,
   manager: SessionManager,
   driver: SandboxDriver | undefined,
   health: WorkerHealth,

@@ -21,7 +21,7 @@ describe("limits the worker enforces", () => {
     expect(result.state).toBe("timed_out");
     expect(result.reason).toBe("timeout");
     expect(result.timedOut).toBe(true);
-    expect(result.message).toContain("limits.timeout_ms");
+    expect(result.message).toContain("limits.timeoutMs");
     expect(result.stdoutText).toBe("before\n");
     expect(result.durationMs).toBeLessThan(10_000);
   });
@@ -29,7 +29,7 @@ describe("limits the worker enforces", () => {
   it("kills a job that prints nothing for idle_timeout_ms, but not one that keeps printing", async () => {
     const idle = await failing({ command: "echo hi; sleep 30", limits: { idleTimeoutMs: 400 } });
     expect(idle.reason).toBe("idle_timeout");
-    expect(idle.message).toContain("limits.idle_timeout_ms");
+    expect(idle.message).toContain("limits.idleTimeoutMs");
     const busy = await t.client.run({ command: "for i in 1 2 3 4 5 6; do echo $i; sleep 0.1; done", limits: { idleTimeoutMs: 400 } });
     expect(busy.state).toBe("finished");
   });
@@ -40,7 +40,7 @@ describe("limits the worker enforces", () => {
       limits: { maxOutput: 4000 },
     });
     expect(result.reason).toBe("output_limit");
-    expect(result.message).toContain("limits.max_output_bytes");
+    expect(result.message).toContain("limits.maxOutput");
     expect(result.stdout.length + result.stderr.length).toBe(4000);
     expect(result.stdoutTotalBytes + result.stderrTotalBytes).toBeGreaterThan(4000);
     expect(result.stdoutTruncated || result.stderrTruncated).toBe(true);
@@ -52,7 +52,7 @@ describe("limits the worker enforces", () => {
       limits: { memory: "96MiB" },
     });
     expect(result.reason).toBe("memory_limit");
-    expect(result.message).toMatch(/memory limit 96 MiB; peak .*limits\.memory_bytes/);
+    expect(result.message).toMatch(/memory limit 96 MiB; peak .*limits\.memory\b/);
     expect(result.memoryPeakBytes).toBeGreaterThan(50 * 1024 * 1024);
     const healthy = await t.client.run({ command: "echo still fine" });
     expect(healthy.stdoutText).toBe("still fine\n");

@@ -13,11 +13,12 @@ import {
   type StreamJobResponse,
   type WorkerServiceServer,
 } from "@opencode-worker/shared";
-import { WorkerError, invalidArgument, toGrpcStatus } from "../errors.js";
+import { WorkerError, invalidArgument } from "../errors.js";
 import { artifactChunks } from "../files/artifact-chunks.js";
 import type { Job } from "../session/job.js";
 import type { SessionManager } from "../session/session-manager.js";
 import { decodedRequest, requestInteger } from "./decode-request.js";
+import { toGrpcStatus } from "./grpc-status.js";
 import { attachEventStream } from "./event-stream.js";
 import { workerServiceDefinition } from "./service-definition.js";
 
@@ -38,7 +39,7 @@ const CHUNK_BYTES = 64 * 1024;
 
 /**
  * The WorkerService handlers. Each one decodes, delegates to the session manager, and maps errors
- * through the one table in errors.ts; none holds logic of its own.
+ * through the one table in grpc-status.ts; none holds logic of its own.
  */
 export class WorkerService {
   constructor(

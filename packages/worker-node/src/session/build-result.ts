@@ -23,12 +23,16 @@ export interface ResultInputs {
 export function buildResult(job: Job, inputs: ResultInputs): JobResult {
   const { report, collected } = inputs;
   const termination = job.termination ?? { reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: "ended without a cause" };
-  const exit = { ...(report?.exitCode !== undefined && { exitCode: report.exitCode }), ...(report?.signal && { signal: report.signal }) };
-  const { state, message } = describeOutcome(termination, exit, job.spec.limits);
   const stdout = job.log.retainedOutput(OutputStream.OUTPUT_STREAM_STDOUT);
   const stderr = job.log.retainedOutput(OutputStream.OUTPUT_STREAM_STDERR);
   const stdoutTotalBytes = report?.stdoutTotalBytes ?? 0;
   const stderrTotalBytes = report?.stderrTotalBytes ?? 0;
+  const exit = {
+    ...(report?.exitCode !== undefined && { exitCode: report.exitCode }),
+    ...(report?.signal && { signal: report.signal }),
+    stderrBytes: stderrTotalBytes,
+  };
+  const { state, message } = describeOutcome(termination, exit, job.spec.limits);
   const t = job.timings;
   return fitResult({
     jobId: job.jobId,

@@ -15,6 +15,13 @@ export interface Outcome {
   message: string;
 }
 
+/** How the process ended, and whether it wrote to stderr (only then is it worth pointing at). */
+interface Exit {
+  exitCode?: number;
+  signal?: string;
+  stderrBytes?: number;
+}
+
 const TIMED_OUT = new Set([TerminationReason.TERMINATION_REASON_TIMEOUT, TerminationReason.TERMINATION_REASON_IDLE_TIMEOUT]);
 
 /**
@@ -23,7 +30,7 @@ const TIMED_OUT = new Set([TerminationReason.TERMINATION_REASON_TIMEOUT, Termina
  */
 export function describeOutcome(
   termination: Termination,
-  exit: { exitCode?: number; signal?: string },
+  exit: Exit,
   limits: ResolvedLimits | undefined,
 ): Outcome {
   const { reason, observed, note } = termination;
@@ -42,7 +49,7 @@ export function describeOutcome(
 
 function messageFor(
   reason: TerminationReason,
-  exit: { exitCode?: number; signal?: string },
+  exit: Exit,
   limits: ResolvedLimits | undefined,
   observed: number | undefined,
   note: string | undefined,
@@ -50,7 +57,8 @@ function messageFor(
   const peak = observed === undefined ? "" : `; peak ${formatBytes(observed)}`;
   switch (reason) {
     case TerminationReason.TERMINATION_REASON_EXITED:
-      return exit.exitCode === 0 ? "exited with code 0" : `exited with code ${exit.exitCode}: see stderr`;
+      if (exit.exitCode === 0) return "exited with code 0";
+      return `exited with code ${exit.exitCode}${exit.stderrBytes ? ": see stderr" : ""}`;
     case TerminationReason.TERMINATION_REASON_SIGNALED:
       return `killed by ${exit.signal ?? "a signal"}${shellStatus(exit.signal)} (not sent by the worker)`;
     case TerminationReason.TERMINATION_REASON_TIMEOUT:

@@ -34,14 +34,14 @@ describeSandbox("limits enforced by the kernel", () => {
   it("caps a fork bomb at max_pids and reports PIDS_LIMIT", async () => {
     const result = await outcome({ argv: ["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 5"], limits: { maxPids: 32, timeoutMs: 20_000 } });
     expect(result.reason).toBe("pids_limit");
-    expect(result.message).toContain("limits.max_pids");
+    expect(result.message).toContain("limits.maxPids");
   });
 
   it("stops a disk filler at max_disk_bytes with DISK_LIMIT", async () => {
     const result = await outcome({ command: "head -c 100000000 /dev/zero > big; echo status=$?", limits: { maxDisk: "16MiB" } });
     // The worker may stop the job on the full disk before its own ENOSPC message: the reason is what counts.
     expect(result.reason).toBe("disk_limit");
-    expect(result.message).toContain("limits.max_disk_bytes");
+    expect(result.message).toContain("limits.maxDisk");
   });
 
   it("stops an inode filler too (the session tmpfs has nr_inodes), whose files are tiny", async () => {

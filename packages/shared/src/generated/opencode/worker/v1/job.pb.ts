@@ -7,12 +7,16 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** The job's network access. */
 export enum NetworkPolicy {
   /** NETWORK_POLICY_UNSPECIFIED - Treated as RESTRICTED. */
   NETWORK_POLICY_UNSPECIFIED = 0,
   /** NETWORK_POLICY_RESTRICTED - No network at all (loopback only, in its own namespace). */
   NETWORK_POLICY_RESTRICTED = 1,
-  /** NETWORK_POLICY_OPEN - The host's network; allowed only when the worker's configuration permits it. */
+  /**
+   * NETWORK_POLICY_OPEN - The host's network; allowed only when the worker's configuration permits it
+   * (security.allow_open_network), else PERMISSION_DENIED naming config.network.
+   */
   NETWORK_POLICY_OPEN = 2,
   UNRECOGNIZED = -1,
 }
@@ -49,17 +53,31 @@ export function networkPolicyToJSON(object: NetworkPolicy): string {
   }
 }
 
+/**
+ * Where a job is in its life: QUEUED, PREPARING, RUNNING, COLLECTING, then one final state
+ * (FINISHED, FAILED, TIMED_OUT, CANCELLED). A cancel or a failure skips to a final state.
+ */
 export enum JobState {
+  /** JOB_STATE_UNSPECIFIED - Never sent by the worker: the field was not set. */
   JOB_STATE_UNSPECIFIED = 0,
+  /** JOB_STATE_QUEUED - Accepted, waiting for one of the worker's worker.concurrency slots. */
   JOB_STATE_QUEUED = 1,
+  /** JOB_STATE_PREPARING - The session is being created and the input files written (phases INIT and PREPARE). */
   JOB_STATE_PREPARING = 2,
+  /** JOB_STATE_RUNNING - The command runs (phase EXECUTE). */
   JOB_STATE_RUNNING = 3,
+  /**
+   * JOB_STATE_COLLECTING - The command has ended; artifacts are collected and the session destroyed (phases COLLECT and
+   * DESTROY). The result follows.
+   */
   JOB_STATE_COLLECTING = 4,
   /** JOB_STATE_FINISHED - Ended with exit code 0. */
   JOB_STATE_FINISHED = 5,
   /** JOB_STATE_FAILED - Ended any other way than exit 0, timeout or cancel. */
   JOB_STATE_FAILED = 6,
+  /** JOB_STATE_TIMED_OUT - Stopped at limits.timeout_ms or limits.idle_timeout_ms. */
   JOB_STATE_TIMED_OUT = 7,
+  /** JOB_STATE_CANCELLED - Stopped by Cancel or by the worker's shutdown. */
   JOB_STATE_CANCELLED = 8,
   UNRECOGNIZED = -1,
 }
@@ -126,12 +144,22 @@ export function jobStateToJSON(object: JobState): string {
   }
 }
 
+/**
+ * A step of a job's session: INIT, PREPARE, EXECUTE, COLLECT, DESTROY, in this order. A cancel or
+ * a failure jumps to DESTROY, which always runs.
+ */
 export enum Phase {
+  /** PHASE_UNSPECIFIED - Before the session starts: the job is queued. */
   PHASE_UNSPECIFIED = 0,
+  /** PHASE_INIT - Creating the session: its directories, sandbox and limits. */
   PHASE_INIT = 1,
+  /** PHASE_PREPARE - Writing the input files and opencode.json. */
   PHASE_PREPARE = 2,
+  /** PHASE_EXECUTE - Running the command. */
   PHASE_EXECUTE = 3,
+  /** PHASE_COLLECT - Collecting artifacts from the output dir. */
   PHASE_COLLECT = 4,
+  /** PHASE_DESTROY - Removing the session and everything the job left; the result is published after it. */
   PHASE_DESTROY = 5,
   UNRECOGNIZED = -1,
 }
@@ -185,19 +213,35 @@ export function phaseToJSON(object: Phase): string {
 
 /** Why a job ended. The first cause wins. */
 export enum TerminationReason {
+  /** TERMINATION_REASON_UNSPECIFIED - The job has not ended. */
   TERMINATION_REASON_UNSPECIFIED = 0,
   /** TERMINATION_REASON_EXITED - The command exited by itself (any exit code). */
   TERMINATION_REASON_EXITED = 1,
   /** TERMINATION_REASON_SIGNALED - The command was killed by a signal it did not get from the worker. */
   TERMINATION_REASON_SIGNALED = 2,
+  /** TERMINATION_REASON_TIMEOUT - The command ran past limits.timeout_ms. */
   TERMINATION_REASON_TIMEOUT = 3,
+  /** TERMINATION_REASON_IDLE_TIMEOUT - The command wrote no output for limits.idle_timeout_ms. */
   TERMINATION_REASON_IDLE_TIMEOUT = 4,
+  /** TERMINATION_REASON_MEMORY_LIMIT - The process tree went over limits.memory_bytes. */
   TERMINATION_REASON_MEMORY_LIMIT = 5,
+  /** TERMINATION_REASON_OUTPUT_LIMIT - stdout plus stderr went over limits.max_output_bytes. */
   TERMINATION_REASON_OUTPUT_LIMIT = 6,
+  /** TERMINATION_REASON_PIDS_LIMIT - The process tree went over limits.max_pids. */
   TERMINATION_REASON_PIDS_LIMIT = 7,
+  /** TERMINATION_REASON_DISK_LIMIT - The job wrote more than limits.max_disk_bytes into its session. */
   TERMINATION_REASON_DISK_LIMIT = 8,
+  /** TERMINATION_REASON_CANCELLED - Stopped by Cancel or by the worker's shutdown. */
   TERMINATION_REASON_CANCELLED = 9,
+  /**
+   * TERMINATION_REASON_POLICY_DENIED - Refused by the command policy. Reserved: this worker refuses such a job at Dispatch
+   * (PERMISSION_DENIED), so no result carries it yet.
+   */
   TERMINATION_REASON_POLICY_DENIED = 10,
+  /**
+   * TERMINATION_REASON_WORKER_ERROR - The worker failed (e.g. the session could not be set up); the message says in which phase.
+   * The command may not have run.
+   */
   TERMINATION_REASON_WORKER_ERROR = 11,
   UNRECOGNIZED = -1,
 }
@@ -279,9 +323,13 @@ export function terminationReasonToJSON(object: TerminationReason): string {
   }
 }
 
+/** One of a job's two output streams. */
 export enum OutputStream {
+  /** OUTPUT_STREAM_UNSPECIFIED - No stream: ReadOutput answers INVALID_ARGUMENT. */
   OUTPUT_STREAM_UNSPECIFIED = 0,
+  /** OUTPUT_STREAM_STDOUT - The command's standard output. */
   OUTPUT_STREAM_STDOUT = 1,
+  /** OUTPUT_STREAM_STDERR - The command's standard error. */
   OUTPUT_STREAM_STDERR = 2,
   UNRECOGNIZED = -1,
 }
@@ -318,7 +366,12 @@ export function outputStreamToJSON(object: OutputStream): string {
   }
 }
 
-/** A job: one command with its input files, run in a fresh session on a worker. */
+/**
+ * A job: one command with its input files, run in a fresh session on a worker.
+ * The command runs with its work dir in $OPENCODE_WORK_DIR and writes artifacts into
+ * $OPENCODE_OUTPUT_DIR. Paths (files, file_modes, cwd, artifacts) are relative, '/'-separated,
+ * without `..`, at most 255 bytes a segment and 4096 in all; a bad one is INVALID_ARGUMENT naming it.
+ */
 export interface JobSpec {
   /**
    * Caller-chosen id, [A-Za-z0-9._-]{1,128}. Empty: the worker assigns a UUIDv7.
@@ -327,11 +380,15 @@ export interface JobSpec {
   jobId: string;
   /** A shell command line run by `/bin/sh -c`. Exactly one of command and argv is set. */
   command: string;
-  /** A program and its arguments, exec'd directly with no shell. */
+  /**
+   * A program and its arguments, exec'd directly with no shell. argv[0] names the program and may
+   * not be empty; at most 4096 items.
+   */
   argv: string[];
   /**
    * Input files: path relative to the work dir -> content. Written before the command runs,
-   * all or nothing, never through a link.
+   * all or nothing, never through a link. Parent directories are created. At most
+   * session.max_files entries (default 1000) and session.max_files_bytes in all (default 64 MiB).
    */
   files: Map<string, Buffer>;
   /**
@@ -339,18 +396,32 @@ export interface JobSpec {
    * setuid, setgid and sticky bits are always stripped. Default 0644.
    */
   fileModes: Map<string, number>;
-  /** Environment variables for the command, on top of the worker's safe defaults. */
+  /**
+   * Environment variables for the command, on top of the worker's safe defaults: PATH, HOME,
+   * LANG=C.UTF-8 and TMPDIR (which these may override), OPENCODE_WORK_DIR and OPENCODE_OUTPUT_DIR
+   * (which they may not). Nothing of the worker's own environment reaches the job. Names match
+   * [A-Za-z_][A-Za-z0-9_]* (at most 256 characters); values hold no NUL byte.
+   */
   env: Map<string, string>;
-  /** Working directory, relative to the work dir. Default: the work dir itself. */
+  /** Working directory, relative to the work dir, created if missing. Default: the work dir itself. */
   cwd: string;
-  /** Bytes fed to the command's standard input, which is then closed. */
+  /**
+   * Bytes fed to the command's standard input, which is then closed. Empty: the command reads
+   * end-of-file at once.
+   */
   stdin: Buffer;
-  limits?: JobLimits | undefined;
+  /** Resource limits. Unset: the worker's defaults for every limit. */
+  limits?:
+    | JobLimits
+    | undefined;
+  /** The agent session's configuration. Unset: empty strings, network RESTRICTED, telemetry off. */
   config?:
     | SessionConfig
     | undefined;
   /**
-   * Glob patterns relative to the output dir selecting the artifacts to collect.
+   * Glob patterns relative to the output dir selecting the artifacts to collect: `*`, `?` and
+   * `[a-z]` within a segment, `**` for any number of segments, `{a,b}` alternatives; a pattern
+   * matches whole file paths. At most 256 patterns. Only regular files are collected.
    * Empty: every regular file in the output dir.
    */
   artifacts: string[];
@@ -373,70 +444,140 @@ export interface JobSpec_EnvEntry {
 
 /**
  * Resource limits. An unset field takes the worker's default; a value above the
- * worker's maximum is rejected with INVALID_ARGUMENT naming the field.
+ * worker's maximum is rejected with INVALID_ARGUMENT naming the field, as is a value <= 0
+ * (but idle_timeout_ms, where 0 disables). Defaults and maxima below are the worker's out of the
+ * box (governance.* in its configuration). limits.timeout_ms is the job's lifetime, unrelated to
+ * the deadline of the RPC that dispatched it.
  */
 export interface JobLimits {
-  /** CPU cores, fractional (0.5 = half a core). */
-  cpu?: number | undefined;
+  /**
+   * CPU cores, fractional (0.5 = half a core). Default 1 (governance.default_cpu), at most 2
+   * (governance.max_cpu).
+   */
+  cpu?:
+    | number
+    | undefined;
+  /**
+   * Memory of the job's whole process tree, in bytes; going over it ends the job with
+   * TERMINATION_REASON_MEMORY_LIMIT. Default 512 MiB, at most 4 GiB.
+   */
   memoryBytes?:
     | string
     | undefined;
-  /** Wall-clock lifetime of the command. */
+  /**
+   * Wall-clock lifetime of the command, in milliseconds from its start (time queued not counted);
+   * then SIGTERM, SIGKILL 1 s later, TERMINATION_REASON_TIMEOUT. Default 300000 (5 min), at most
+   * 3600000 (1 h).
+   */
   timeoutMs?:
     | string
     | undefined;
-  /** Total bytes of stdout plus stderr; the job is stopped when it writes more. */
-  maxOutputBytes?: string | undefined;
+  /**
+   * Total bytes of stdout plus stderr; the job is stopped when it writes more
+   * (TERMINATION_REASON_OUTPUT_LIMIT) and bytes past it are not sent. Default 16 MiB, at most 2 GiB.
+   */
+  maxOutputBytes?:
+    | string
+    | undefined;
+  /**
+   * Processes of the job's tree at once; going over it ends the job with
+   * TERMINATION_REASON_PIDS_LIMIT. Default 256, at most 4096.
+   */
   maxPids?:
     | number
     | undefined;
-  /** Bytes the job may write into its session. */
+  /**
+   * Bytes the job may write into its session (TERMINATION_REASON_DISK_LIMIT beyond). Default
+   * 1 GiB, at most 10 GiB.
+   */
   maxDiskBytes?:
     | string
     | undefined;
-  /** No output for this long stops the job. 0 disables the idle timeout. */
+  /**
+   * No output for this long, in milliseconds, stops the job (TERMINATION_REASON_IDLE_TIMEOUT).
+   * 0 disables the idle timeout. Time the worker spends waiting for a slow StreamJob reader does
+   * not count. Default 0 (disabled), at most 3600000 (1 h).
+   */
   idleTimeoutMs?: string | undefined;
 }
 
-/** The agent session's configuration, written into the session as opencode.json. */
+/**
+ * The agent session's configuration, written into the session as opencode.json, beside the work
+ * dir. The strings are passed on as given, each at most 256 characters (INVALID_ARGUMENT beyond).
+ */
 export interface SessionConfig {
+  /** The agent's mode, e.g. "build"; empty: the agent's default. */
   mode: string;
+  /** The model provider's id, e.g. "anthropic"; empty: the agent's default. */
   provider: string;
+  /** The model's id within the provider; empty: the agent's default. */
   model: string;
+  /**
+   * The job's network access, enforced by the sandbox (the process driver for trusted jobs
+   * cannot restrict it).
+   */
   network: NetworkPolicy;
+  /** Whether the agent may send telemetry. Default false. */
   telemetry: boolean;
 }
 
+/**
+ * A regular file collected from the output dir. It stays readable with ReadArtifact until the
+ * result is dropped.
+ */
 export interface Artifact {
   /** Path relative to the output dir, '/'-separated. */
   path: string;
+  /** The file's size in bytes. */
   sizeBytes: number;
   /** Hex sha256 of the content. */
   sha256: string;
   /** The content, when the file is small enough to travel inline (see content_inline). */
   content: Buffer;
+  /**
+   * True when `content` holds the whole file: files up to session.artifact_inline_bytes (default
+   * 64 KiB), as far as the result has room. False: `content` is empty; read it with ReadArtifact.
+   */
   contentInline: boolean;
 }
 
 /** A file in the output dir that was not collected, and why. */
 export interface SkippedArtifact {
+  /**
+   * Path relative to the output dir; "." for the output dir itself, "..." for the entry counting
+   * skips past the first 1,000.
+   */
   path: string;
+  /** Why, for a human, e.g. "symlink" or "session.max_artifacts (10000) reached". */
   reason: string;
 }
 
+/**
+ * Where a job's time went and what it used. Durations are whole milliseconds; a phase that did
+ * not run counts 0.
+ */
 export interface JobMetrics {
   /** From leaving the queue to the result (INIT through DESTROY). */
   durationMs: number;
+  /** From Dispatch to leaving the queue. */
   queueMs: number;
+  /** Phase INIT: creating the session. */
   initMs: number;
+  /** Phase PREPARE: writing the input files. */
   prepareMs: number;
+  /** Phase EXECUTE: the command, from spawn until its whole tree was gone. */
   executeMs: number;
+  /** Phase COLLECT: collecting artifacts. */
   collectMs: number;
+  /** The worker that ran the job (worker.id; default the host name). */
   workerId: string;
+  /** CPU time of the job's whole process tree, user plus system, in milliseconds. */
   cpuTimeMs: number;
+  /** The highest memory use of the job's process tree, in bytes. */
   memoryPeakBytes: number;
   /** Processes of the job's tree the worker killed: leftovers after the command exited, or the whole tree when it stopped the job. */
   processesReaped: number;
+  /** Phase DESTROY: removing the session. */
   destroyMs: number;
 }
 
@@ -449,9 +590,13 @@ export interface JobMetrics {
  * then to artifact contents.
  */
 export interface JobResult {
+  /** The job's id. */
   jobId: string;
+  /** The UUIDv7 of the job's session, destroyed by the time the result exists. */
   sessionId: string;
+  /** The final state: FINISHED, FAILED, TIMED_OUT or CANCELLED. */
   state: JobState;
+  /** Why the job ended; never UNSPECIFIED. */
   reason: TerminationReason;
   /** Set when the command exited by itself. */
   exitCode?:
@@ -471,12 +616,20 @@ export interface JobResult {
    * worker keeps the first session.result_output_bytes) are lost; stdout_total_bytes counts them all.
    */
   stdoutTruncated: boolean;
+  /** Like stdout_truncated, for stderr. */
   stderrTruncated: boolean;
   /** Bytes the job wrote to stdout. */
   stdoutTotalBytes: number;
+  /** Bytes the job wrote to stderr. */
   stderrTotalBytes: number;
+  /** The collected artifacts, as many as fit the result (see unlisted_artifacts). */
   artifacts: Artifact[];
+  /**
+   * Files of the output dir that were not collected, and why; the first 1,000, as many as fit the
+   * result (see unlisted_skipped_artifacts).
+   */
   skippedArtifacts: SkippedArtifact[];
+  /** Timings and usage; always set. */
   metrics?:
     | JobMetrics
     | undefined;
@@ -491,6 +644,7 @@ export interface JobResult {
    * and stdout holds the first of them.
    */
   stdoutRetainedBytes: number;
+  /** Like stdout_retained_bytes, for stderr. */
   stderrRetainedBytes: number;
   /**
    * Collected artifacts left out of `artifacts` to keep the result within its size (very many files
@@ -501,51 +655,87 @@ export interface JobResult {
   unlistedSkippedArtifacts: number;
 }
 
+/**
+ * Resource use of a job's whole process tree, at one sample (every 250 ms while the command runs,
+ * and once when it ends).
+ */
 export interface ResourceUsage {
+  /** CPU time used so far, user plus system, in milliseconds. */
   cpuTimeMs: number;
+  /** Memory in use at the sample, in bytes. */
   memoryBytes: number;
+  /** The highest memory use so far, in bytes. */
   memoryPeakBytes: number;
+  /** Processes alive at the sample. */
   pids: number;
 }
 
 /** One event of a job's stream. seq starts at 1 and grows by one per event of that job. */
 export interface JobEvent {
+  /** The event's number within its job; a keepalive repeats the latest seq instead of taking one. */
   seq: number;
+  /** When the worker emitted the event, in milliseconds since the Unix epoch. */
   timestampUnixMs: number;
+  /** The job the event belongs to. */
   jobId: string;
+  /** What happened; exactly one is set. */
   kind?:
-    | { $case: "accepted"; value: JobAccepted }
-    | { $case: "phaseChanged"; value: PhaseChanged }
-    | { $case: "output"; value: OutputChunk }
-    | { $case: "resourceSample"; value: ResourceSample }
-    | { $case: "completed"; value: JobResult }
-    | { $case: "keepalive"; value: Keepalive }
+    | //
+    /** The first event (seq 1): the job was accepted. */
+    { $case: "accepted"; value: JobAccepted }
+    | //
+    /** The session entered a phase. */
+    { $case: "phaseChanged"; value: PhaseChanged }
+    | //
+    /** Bytes the command wrote. */
+    { $case: "output"; value: OutputChunk }
+    | //
+    /** The tree's usage, about once a second while the command runs. */
+    { $case: "resourceSample"; value: ResourceSample }
+    | //
+    /** The last event: the job's result. The stream ends after it. */
+    { $case: "completed"; value: JobResult }
+    | //
+    /** Nothing happened for grpc.stream_keepalive_ms (default 15 s): the stream is alive. */
+    { $case: "keepalive"; value: Keepalive }
     | undefined;
 }
 
+/** The job was accepted. */
 export interface JobAccepted {
+  /** The UUIDv7 of the job's session. */
   sessionId: string;
+  /** JOB_STATE_QUEUED. */
   state: JobState;
   /** Jobs ahead of this one in the queue (0 when it starts at once). */
   queuePosition: number;
 }
 
+/** The session entered a phase. */
 export interface PhaseChanged {
+  /** The phase entered. */
   phase: Phase;
+  /** The job's state in that phase. */
   state: JobState;
 }
 
+/** Bytes the command wrote to one stream, in order. Bytes past limits.max_output_bytes are not sent. */
 export interface OutputChunk {
+  /** Which stream: stdout or stderr. */
   stream: OutputStream;
+  /** The bytes as written (not decoded, not split into lines); never empty. */
   data: Buffer;
   /** Byte offset of data[0] within its stream. */
   offset: number;
 }
 
+/** A sample of the job's resource usage. */
 export interface ResourceSample {
+  /** The tree's usage at the sample. */
   usage?: ResourceUsage | undefined;
 }
 
+/** Carries nothing: it tells a quiet job from a dead connection. */
 export interface Keepalive {
 }
 

@@ -39,60 +39,112 @@ import {
   terminationReasonToJSON,
 } from "./job.pb.js";
 
+/** Dispatch's request. */
 export interface DispatchRequest {
+  /** The job to run. Required: unset is INVALID_ARGUMENT naming `spec`. */
   spec?: JobSpec | undefined;
 }
 
+/** Dispatch's answer: the job as it was when accepted. */
 export interface DispatchResponse {
+  /** The job's id: JobSpec.job_id, or the UUIDv7 the worker assigned when that was empty. */
   jobId: string;
+  /**
+   * The UUIDv7 of the job's session (its directory, its log lines). A repeated Dispatch returns the
+   * existing job's.
+   */
   sessionId: string;
+  /**
+   * JOB_STATE_QUEUED for a new job (it may have moved on by the time this arrives); the current
+   * state for an existing one.
+   */
   state: JobState;
   /** False when an identical job with this job_id already existed and was returned. */
   created: boolean;
 }
 
+/** Status's request. */
 export interface StatusRequest {
+  /** The job to describe, as DispatchResponse.job_id names it. */
   jobId: string;
 }
 
+/** Status's answer. */
 export interface StatusResponse {
+  /** The job's status; always set. */
   status?: JobStatus | undefined;
 }
 
+/** A snapshot of one job, taken when the call is answered. Times are the worker's clock. */
 export interface JobStatus {
+  /** The job's id. */
   jobId: string;
+  /** The UUIDv7 of the job's session. */
   sessionId: string;
+  /** The state now; final (FINISHED, FAILED, TIMED_OUT, CANCELLED) once the result exists. */
   state: JobState;
+  /**
+   * The session phase running now, DESTROY once ended; PHASE_UNSPECIFIED while queued (and for a
+   * job cancelled before it started).
+   */
   phase: Phase;
+  /** Why the job ended; TERMINATION_REASON_UNSPECIFIED until it has. */
   reason: TerminationReason;
+  /** When Dispatch accepted the job, in milliseconds since the Unix epoch. */
   createdUnixMs: number;
+  /**
+   * When the job left the queue, in milliseconds since the Unix epoch; 0 while queued, and for a
+   * job cancelled before it started.
+   */
   startedUnixMs: number;
+  /** When the result was published (after DESTROY), in milliseconds since the Unix epoch; 0 until then. */
   endedUnixMs: number;
+  /** Milliseconds in the queue: so far while queued, the final figure once started. */
   queueMs: number;
+  /** Milliseconds since the job left the queue, or from then to its end; 0 while queued. */
   elapsedMs: number;
+  /** The latest usage of the job's process tree; zeros before EXECUTE. */
   usage?:
     | ResourceUsage
     | undefined;
-  /** Number of events emitted so far (the seq of the latest). */
+  /**
+   * Number of events emitted so far (the seq of the latest). StreamJob with this as after_seq
+   * streams only what comes next.
+   */
   lastSeq: number;
 }
 
+/** Collect's request. */
 export interface CollectRequest {
+  /** The job whose result to read. */
   jobId: string;
-  /** Block until the job ends (bounded by the call's deadline). */
+  /**
+   * Block until the job ends (bounded by the call's deadline). False: FAILED_PRECONDITION while
+   * the job has not ended.
+   */
   wait: boolean;
 }
 
+/** Collect's answer. */
 export interface CollectResponse {
+  /** The job's result: the same message as StreamJob's completed event. */
   result?: JobResult | undefined;
 }
 
+/** Cancel's request. */
 export interface CancelRequest {
+  /** The job to stop. */
   jobId: string;
+  /**
+   * Why, for a human: the result's message becomes "cancelled: <reason>". Empty: "cancelled by
+   * the client". Ignored when the job has already ended or was cancelled before.
+   */
   reason: string;
 }
 
+/** Cancel's answer, once the job has ended and its session is destroyed. */
 export interface CancelResponse {
+  /** The job's final state. */
   state: JobState;
   /**
    * True when the job ended because it was cancelled, by this call or an earlier one (so repeating
@@ -101,7 +153,9 @@ export interface CancelResponse {
   cancelled: boolean;
 }
 
+/** StreamJob's request: a job to dispatch, or one to attach to. */
 export interface StreamJobRequest {
+  /** What to stream. Unset: INVALID_ARGUMENT naming `target`. */
   target?:
     | //
     /** Dispatch this job and stream it (idempotent by job_id, like Dispatch). */
@@ -110,88 +164,166 @@ export interface StreamJobRequest {
     /** Attach to an existing job. */
     { $case: "jobId"; value: string }
     | undefined;
-  /** Replay only events with seq greater than this (resume after a disconnect). */
+  /**
+   * Replay only events with seq greater than this (resume after a disconnect). 0 replays every
+   * event. Applies to job_id only: a dispatched job streams from its first event. Above 2^53-1:
+   * INVALID_ARGUMENT.
+   */
   afterSeq: string;
 }
 
+/** One message of StreamJob's stream. */
 export interface StreamJobResponse {
+  /**
+   * One event of the job. The stream ends after the `completed` event, or at once when an attach
+   * to an ended job asks for nothing past its last seq.
+   */
   event?: JobEvent | undefined;
 }
 
+/** ListSessions takes no parameters. */
 export interface ListSessionsRequest {
 }
 
+/** One job holding a session: running or queued. */
 export interface SessionInfo {
+  /** The UUIDv7 of the job's session. */
   sessionId: string;
+  /** The job's id. */
   jobId: string;
+  /** The job's state: QUEUED, PREPARING, RUNNING or COLLECTING. */
   state: JobState;
+  /** The session phase running now; PHASE_UNSPECIFIED while queued. */
   phase: Phase;
+  /** Milliseconds since Dispatch accepted the job. */
   ageMs: number;
+  /** The latest usage of the job's process tree; zeros before EXECUTE. */
   usage?: ResourceUsage | undefined;
 }
 
+/** ListSessions' answer. */
 export interface ListSessionsResponse {
+  /**
+   * Running jobs, then queued ones in queue order: at most session.max_concurrent_sessions
+   * entries; empty when the worker is idle.
+   */
   sessions: SessionInfo[];
 }
 
+/** GetMetrics takes no parameters. */
 export interface GetMetricsRequest {
 }
 
+/** Percentiles, in milliseconds, over the latest 2,048 jobs to end (all 0 before the first). */
 export interface LatencySummary {
+  /** Jobs measured since the worker started, including those no longer in the window. */
   count: number;
+  /** Median. */
   p50Ms: number;
+  /** 90th percentile. */
   p90Ms: number;
+  /** 99th percentile. */
   p99Ms: number;
+  /** The largest in the window. */
   maxMs: number;
 }
 
+/** How many jobs ended one way since the worker started. */
 export interface OutcomeCount {
+  /** The final state. */
   state: JobState;
+  /** The termination reason. */
   reason: TerminationReason;
+  /** Jobs that ended with this state and reason. */
   count: number;
 }
 
+/** GetMetrics' answer: figures since the worker process started. */
 export interface GetMetricsResponse {
+  /** The worker's identity (worker.id; default the host name), as in JobMetrics.worker_id. */
   workerId: string;
+  /** The worker package's version (its package.json), e.g. "0.1.0". */
   version: string;
+  /** Milliseconds since the worker started. */
   uptimeMs: number;
+  /** Jobs that run at once (worker.concurrency). */
   concurrency: number;
+  /**
+   * Jobs running plus queued the worker admits (session.max_concurrent_sessions); beyond it
+   * Dispatch is RESOURCE_EXHAUSTED.
+   */
   maxQueued: number;
+  /** Jobs running now (each holding a session). */
   active: number;
+  /** Jobs waiting for a free slot. */
   queued: number;
+  /** Jobs accepted since the worker started (a repeated Dispatch of the same job not counted). */
   jobsTotal: number;
+  /** Ended jobs by state and reason; one entry per pair seen, none before the first job ends. */
   outcomes: OutcomeCount[];
   /** Dispatch to result. */
-  jobLatency?: LatencySummary | undefined;
-  queueLatency?: LatencySummary | undefined;
+  jobLatency?:
+    | LatencySummary
+    | undefined;
+  /** Dispatch to leaving the queue. */
+  queueLatency?:
+    | LatencySummary
+    | undefined;
+  /** Resident memory of the worker process itself, in bytes; jobs' memory is not included. */
   rssBytes: number;
+  /** The worker's JavaScript heap in use, in bytes. */
   heapUsedBytes: number;
   /** "sandbox" (namespaces, cgroups, unprivileged uid), "reduced" or "none". */
   isolationMode: string;
   /** What the start-up probe found, one line each. */
   isolationDetails: string[];
+  /**
+   * True once the worker is shutting down: new jobs are UNAVAILABLE, queued ones are cancelled and
+   * running ones get worker.shutdown_grace_ms to finish.
+   */
   draining: boolean;
+  /** Ended jobs whose results the worker still holds (collectable). */
   retainedResults: number;
+  /**
+   * Bytes those results hold (retained output and artifacts), kept within
+   * session.result_budget_bytes (the newest result is never dropped, so it may exceed it).
+   */
   retainedResultBytes: number;
 }
 
+/** ReadArtifact's request. */
 export interface ReadArtifactRequest {
+  /** The job that produced the artifact. */
   jobId: string;
+  /**
+   * The artifact's path exactly as in Artifact.path. Artifacts counted in
+   * JobResult.unlisted_artifacts are readable too.
+   */
   path: string;
+  /**
+   * Byte offset to start at, at most the artifact's size (equal reads nothing); past it,
+   * INVALID_ARGUMENT.
+   */
   offset: string;
   /** Bytes to read at most; 0 reads to the end. */
   length: string;
 }
 
+/** One chunk of an artifact. */
 export interface ReadArtifactResponse {
+  /** Byte offset of data[0] within the artifact. */
   offset: number;
+  /** At most 64 KiB of the artifact; empty only in the one message of a read of nothing. */
   data: Buffer;
+  /** The artifact's whole size in bytes (Artifact.size_bytes). */
   totalSizeBytes: number;
 }
 
+/** ReadOutput's request. */
 export interface ReadOutputRequest {
+  /** The ended job whose output to read. */
   jobId: string;
-  /** OUTPUT_STREAM_STDOUT or OUTPUT_STREAM_STDERR. */
+  /** OUTPUT_STREAM_STDOUT or OUTPUT_STREAM_STDERR; anything else is INVALID_ARGUMENT. */
   stream: OutputStream;
   /**
    * Byte offset within the stream to start at, e.g. len(JobResult.stdout) to read what the result
@@ -200,9 +332,14 @@ export interface ReadOutputRequest {
   offset: string;
 }
 
+/**
+ * One chunk of a job's output. A read yields at least one message, so a read at the end still
+ * learns the sizes.
+ */
 export interface ReadOutputResponse {
   /** Byte offset of data[0] within the stream. */
   offset: number;
+  /** At most 64 KiB of the stream; empty only when the read starts at retained_bytes. */
   data: Buffer;
   /** Bytes of the stream the worker retains: the read ends there. */
   retainedBytes: number;
@@ -2831,7 +2968,15 @@ export const ReadOutputResponse: MessageFns<ReadOutputResponse> = {
  */
 export type WorkerServiceService = typeof WorkerServiceService;
 export const WorkerServiceService = {
-  /** Accepts a job and returns at once. Idempotent by job_id. */
+  /**
+   * Accepts a job and returns at once, while it is queued; follow it with StreamJob, Status or
+   * Collect. Idempotent by job_id: the same job_id with the same spec returns the existing job
+   * (created = false). Errors: INVALID_ARGUMENT (the spec, naming the field), PERMISSION_DENIED
+   * (the command policy, or network OPEN on a worker that forbids it), ALREADY_EXISTS (job_id
+   * taken by a different spec), RESOURCE_EXHAUSTED (session.max_concurrent_sessions jobs running
+   * and queued), FAILED_PRECONDITION (the worker's isolation is below security.min_isolation),
+   * UNAVAILABLE (the worker is shutting down).
+   */
   dispatch: {
     path: "/opencode.worker.v1.WorkerService/Dispatch" as const,
     requestStream: false as const,
@@ -2841,7 +2986,10 @@ export const WorkerServiceService = {
     responseSerialize: (value: DispatchResponse): Buffer => Buffer.from(DispatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DispatchResponse => DispatchResponse.decode(value),
   },
-  /** Current state, phase, timings and resource usage of a job. */
+  /**
+   * Current state, phase, timings and resource usage of a job; never waits. NOT_FOUND when the
+   * worker has no such job: never dispatched to it, or its result was dropped (the message says why).
+   */
   status: {
     path: "/opencode.worker.v1.WorkerService/Status" as const,
     requestStream: false as const,
@@ -2851,7 +2999,12 @@ export const WorkerServiceService = {
     responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
   },
-  /** The job's result. With wait=true, blocks until the job ends or the call's deadline. */
+  /**
+   * The job's result, as often as asked until the worker drops it (session.result_ttl_ms after the
+   * end, or earlier to stay within session.result_budget_bytes; then NOT_FOUND saying which).
+   * With wait = false, FAILED_PRECONDITION while the job runs. With wait = true, blocks until the
+   * job ends or the call's deadline (DEADLINE_EXCEEDED; the job goes on).
+   */
   collect: {
     path: "/opencode.worker.v1.WorkerService/Collect" as const,
     requestStream: false as const,
@@ -2861,7 +3014,11 @@ export const WorkerServiceService = {
     responseSerialize: (value: CollectResponse): Buffer => Buffer.from(CollectResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CollectResponse => CollectResponse.decode(value),
   },
-  /** Stops a queued or running job and its whole process tree. Idempotent. */
+  /**
+   * Stops a queued or running job: SIGTERM to its whole process tree, SIGKILL 1 s later, then the
+   * session is destroyed, and only then does the call return. Idempotent: on an ended job it changes
+   * nothing. NOT_FOUND for an unknown job.
+   */
   cancel: {
     path: "/opencode.worker.v1.WorkerService/Cancel" as const,
     requestStream: false as const,
@@ -2871,7 +3028,12 @@ export const WorkerServiceService = {
     responseSerialize: (value: CancelResponse): Buffer => Buffer.from(CancelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelResponse => CancelResponse.decode(value),
   },
-  /** Dispatches a job and streams its events, or attaches to an existing job, until its result. */
+  /**
+   * Dispatches a job and streams its events, or attaches to an existing job, until its result.
+   * A dispatch has Dispatch's checks and errors; an attach to an unknown job is NOT_FOUND. An
+   * attach replays the job's earlier events first (output up to session.result_output_bytes per
+   * stream; offsets show any gap). Cancelling the call only detaches: the job goes on (see Cancel).
+   */
   streamJob: {
     path: "/opencode.worker.v1.WorkerService/StreamJob" as const,
     requestStream: false as const,
@@ -2881,6 +3043,10 @@ export const WorkerServiceService = {
     responseSerialize: (value: StreamJobResponse): Buffer => Buffer.from(StreamJobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamJobResponse => StreamJobResponse.decode(value),
   },
+  /**
+   * The jobs that hold a session now, running and queued, with their usage. Ended jobs are not
+   * listed (Collect reads their results). Never fails.
+   */
   listSessions: {
     path: "/opencode.worker.v1.WorkerService/ListSessions" as const,
     requestStream: false as const,
@@ -2891,6 +3057,10 @@ export const WorkerServiceService = {
       Buffer.from(ListSessionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSessionsResponse => ListSessionsResponse.decode(value),
   },
+  /**
+   * The worker's identity, capacity, load, outcomes and latencies since it started, and its
+   * isolation: what a scheduler or a dashboard needs to pick or watch a worker. Never fails.
+   */
   getMetrics: {
     path: "/opencode.worker.v1.WorkerService/GetMetrics" as const,
     requestStream: false as const,
@@ -2900,7 +3070,11 @@ export const WorkerServiceService = {
     responseSerialize: (value: GetMetricsResponse): Buffer => Buffer.from(GetMetricsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetMetricsResponse => GetMetricsResponse.decode(value),
   },
-  /** The bytes of one collected artifact, in chunks, from an offset. */
+  /**
+   * The bytes of one collected artifact, in chunks, from an offset. FAILED_PRECONDITION before the
+   * job has ended; NOT_FOUND for an unknown job or a path that is not a collected artifact (with
+   * the reason when skipped_artifacts lists it); INVALID_ARGUMENT for an offset past the end.
+   */
   readArtifact: {
     path: "/opencode.worker.v1.WorkerService/ReadArtifact" as const,
     requestStream: false as const,
@@ -2913,7 +3087,9 @@ export const WorkerServiceService = {
   },
   /**
    * The retained bytes of an ended job's stdout or stderr, in chunks, from an offset: the part of
-   * the output that did not fit inline in the result (see JobResult.stdout).
+   * the output that did not fit inline in the result (see JobResult.stdout). FAILED_PRECONDITION
+   * before the job has ended (follow live output with StreamJob); NOT_FOUND for an unknown job;
+   * INVALID_ARGUMENT for a stream other than stdout or stderr, or an offset past the retained bytes.
    */
   readOutput: {
     path: "/opencode.worker.v1.WorkerService/ReadOutput" as const,
@@ -2927,29 +3103,76 @@ export const WorkerServiceService = {
 } as const;
 
 export interface WorkerServiceServer extends UntypedServiceImplementation {
-  /** Accepts a job and returns at once. Idempotent by job_id. */
+  /**
+   * Accepts a job and returns at once, while it is queued; follow it with StreamJob, Status or
+   * Collect. Idempotent by job_id: the same job_id with the same spec returns the existing job
+   * (created = false). Errors: INVALID_ARGUMENT (the spec, naming the field), PERMISSION_DENIED
+   * (the command policy, or network OPEN on a worker that forbids it), ALREADY_EXISTS (job_id
+   * taken by a different spec), RESOURCE_EXHAUSTED (session.max_concurrent_sessions jobs running
+   * and queued), FAILED_PRECONDITION (the worker's isolation is below security.min_isolation),
+   * UNAVAILABLE (the worker is shutting down).
+   */
   dispatch: handleUnaryCall<DispatchRequest, DispatchResponse>;
-  /** Current state, phase, timings and resource usage of a job. */
+  /**
+   * Current state, phase, timings and resource usage of a job; never waits. NOT_FOUND when the
+   * worker has no such job: never dispatched to it, or its result was dropped (the message says why).
+   */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
-  /** The job's result. With wait=true, blocks until the job ends or the call's deadline. */
+  /**
+   * The job's result, as often as asked until the worker drops it (session.result_ttl_ms after the
+   * end, or earlier to stay within session.result_budget_bytes; then NOT_FOUND saying which).
+   * With wait = false, FAILED_PRECONDITION while the job runs. With wait = true, blocks until the
+   * job ends or the call's deadline (DEADLINE_EXCEEDED; the job goes on).
+   */
   collect: handleUnaryCall<CollectRequest, CollectResponse>;
-  /** Stops a queued or running job and its whole process tree. Idempotent. */
+  /**
+   * Stops a queued or running job: SIGTERM to its whole process tree, SIGKILL 1 s later, then the
+   * session is destroyed, and only then does the call return. Idempotent: on an ended job it changes
+   * nothing. NOT_FOUND for an unknown job.
+   */
   cancel: handleUnaryCall<CancelRequest, CancelResponse>;
-  /** Dispatches a job and streams its events, or attaches to an existing job, until its result. */
+  /**
+   * Dispatches a job and streams its events, or attaches to an existing job, until its result.
+   * A dispatch has Dispatch's checks and errors; an attach to an unknown job is NOT_FOUND. An
+   * attach replays the job's earlier events first (output up to session.result_output_bytes per
+   * stream; offsets show any gap). Cancelling the call only detaches: the job goes on (see Cancel).
+   */
   streamJob: handleServerStreamingCall<StreamJobRequest, StreamJobResponse>;
+  /**
+   * The jobs that hold a session now, running and queued, with their usage. Ended jobs are not
+   * listed (Collect reads their results). Never fails.
+   */
   listSessions: handleUnaryCall<ListSessionsRequest, ListSessionsResponse>;
+  /**
+   * The worker's identity, capacity, load, outcomes and latencies since it started, and its
+   * isolation: what a scheduler or a dashboard needs to pick or watch a worker. Never fails.
+   */
   getMetrics: handleUnaryCall<GetMetricsRequest, GetMetricsResponse>;
-  /** The bytes of one collected artifact, in chunks, from an offset. */
+  /**
+   * The bytes of one collected artifact, in chunks, from an offset. FAILED_PRECONDITION before the
+   * job has ended; NOT_FOUND for an unknown job or a path that is not a collected artifact (with
+   * the reason when skipped_artifacts lists it); INVALID_ARGUMENT for an offset past the end.
+   */
   readArtifact: handleServerStreamingCall<ReadArtifactRequest, ReadArtifactResponse>;
   /**
    * The retained bytes of an ended job's stdout or stderr, in chunks, from an offset: the part of
-   * the output that did not fit inline in the result (see JobResult.stdout).
+   * the output that did not fit inline in the result (see JobResult.stdout). FAILED_PRECONDITION
+   * before the job has ended (follow live output with StreamJob); NOT_FOUND for an unknown job;
+   * INVALID_ARGUMENT for a stream other than stdout or stderr, or an offset past the retained bytes.
    */
   readOutput: handleServerStreamingCall<ReadOutputRequest, ReadOutputResponse>;
 }
 
 export interface WorkerServiceClient extends Client {
-  /** Accepts a job and returns at once. Idempotent by job_id. */
+  /**
+   * Accepts a job and returns at once, while it is queued; follow it with StreamJob, Status or
+   * Collect. Idempotent by job_id: the same job_id with the same spec returns the existing job
+   * (created = false). Errors: INVALID_ARGUMENT (the spec, naming the field), PERMISSION_DENIED
+   * (the command policy, or network OPEN on a worker that forbids it), ALREADY_EXISTS (job_id
+   * taken by a different spec), RESOURCE_EXHAUSTED (session.max_concurrent_sessions jobs running
+   * and queued), FAILED_PRECONDITION (the worker's isolation is below security.min_isolation),
+   * UNAVAILABLE (the worker is shutting down).
+   */
   dispatch(
     request: DispatchRequest,
     callback: (error: ServiceError | null, response: DispatchResponse) => void,
@@ -2965,7 +3188,10 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DispatchResponse) => void,
   ): ClientUnaryCall;
-  /** Current state, phase, timings and resource usage of a job. */
+  /**
+   * Current state, phase, timings and resource usage of a job; never waits. NOT_FOUND when the
+   * worker has no such job: never dispatched to it, or its result was dropped (the message says why).
+   */
   status(
     request: StatusRequest,
     callback: (error: ServiceError | null, response: StatusResponse) => void,
@@ -2981,7 +3207,12 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatusResponse) => void,
   ): ClientUnaryCall;
-  /** The job's result. With wait=true, blocks until the job ends or the call's deadline. */
+  /**
+   * The job's result, as often as asked until the worker drops it (session.result_ttl_ms after the
+   * end, or earlier to stay within session.result_budget_bytes; then NOT_FOUND saying which).
+   * With wait = false, FAILED_PRECONDITION while the job runs. With wait = true, blocks until the
+   * job ends or the call's deadline (DEADLINE_EXCEEDED; the job goes on).
+   */
   collect(
     request: CollectRequest,
     callback: (error: ServiceError | null, response: CollectResponse) => void,
@@ -2997,7 +3228,11 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CollectResponse) => void,
   ): ClientUnaryCall;
-  /** Stops a queued or running job and its whole process tree. Idempotent. */
+  /**
+   * Stops a queued or running job: SIGTERM to its whole process tree, SIGKILL 1 s later, then the
+   * session is destroyed, and only then does the call return. Idempotent: on an ended job it changes
+   * nothing. NOT_FOUND for an unknown job.
+   */
   cancel(
     request: CancelRequest,
     callback: (error: ServiceError | null, response: CancelResponse) => void,
@@ -3013,13 +3248,22 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelResponse) => void,
   ): ClientUnaryCall;
-  /** Dispatches a job and streams its events, or attaches to an existing job, until its result. */
+  /**
+   * Dispatches a job and streams its events, or attaches to an existing job, until its result.
+   * A dispatch has Dispatch's checks and errors; an attach to an unknown job is NOT_FOUND. An
+   * attach replays the job's earlier events first (output up to session.result_output_bytes per
+   * stream; offsets show any gap). Cancelling the call only detaches: the job goes on (see Cancel).
+   */
   streamJob(request: StreamJobRequest, options?: Partial<CallOptions>): ClientReadableStream<StreamJobResponse>;
   streamJob(
     request: StreamJobRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamJobResponse>;
+  /**
+   * The jobs that hold a session now, running and queued, with their usage. Ended jobs are not
+   * listed (Collect reads their results). Never fails.
+   */
   listSessions(
     request: ListSessionsRequest,
     callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
@@ -3035,6 +3279,10 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The worker's identity, capacity, load, outcomes and latencies since it started, and its
+   * isolation: what a scheduler or a dashboard needs to pick or watch a worker. Never fails.
+   */
   getMetrics(
     request: GetMetricsRequest,
     callback: (error: ServiceError | null, response: GetMetricsResponse) => void,
@@ -3050,7 +3298,11 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMetricsResponse) => void,
   ): ClientUnaryCall;
-  /** The bytes of one collected artifact, in chunks, from an offset. */
+  /**
+   * The bytes of one collected artifact, in chunks, from an offset. FAILED_PRECONDITION before the
+   * job has ended; NOT_FOUND for an unknown job or a path that is not a collected artifact (with
+   * the reason when skipped_artifacts lists it); INVALID_ARGUMENT for an offset past the end.
+   */
   readArtifact(
     request: ReadArtifactRequest,
     options?: Partial<CallOptions>,
@@ -3062,7 +3314,9 @@ export interface WorkerServiceClient extends Client {
   ): ClientReadableStream<ReadArtifactResponse>;
   /**
    * The retained bytes of an ended job's stdout or stderr, in chunks, from an offset: the part of
-   * the output that did not fit inline in the result (see JobResult.stdout).
+   * the output that did not fit inline in the result (see JobResult.stdout). FAILED_PRECONDITION
+   * before the job has ended (follow live output with StreamJob); NOT_FOUND for an unknown job;
+   * INVALID_ARGUMENT for a stream other than stdout or stderr, or an offset past the retained bytes.
    */
   readOutput(request: ReadOutputRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadOutputResponse>;
   readOutput(
