@@ -45,7 +45,10 @@ export type CollectOutcome = { measured: true; deep: CaseFigures; flat: CaseFigu
 export async function measureCollect(worker: WorkerProcess, options: Pick<BenchOptions, "quick">): Promise<CollectOutcome> {
   const { isolationMode, isolationDetails } = worker.metricsAtStart;
   if (isolationMode !== "sandbox") {
-    return { measured: false, why: `the worker runs jobs with isolation "${isolationMode}", not a sandbox: ${isolationDetails.join("; ")}` };
+    return {
+      measured: false,
+      why: `the worker runs jobs with isolation "${isolationMode}", not a sandbox: ${isolationDetails.join("; ")}`,
+    };
   }
   const jobs = options.quick ? 2 : 5;
   const deep: JobResult[] = [];

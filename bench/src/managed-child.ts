@@ -65,7 +65,10 @@ export class ManagedChild {
 
   /** An error naming the child and quoting its last lines. */
   failure(what: string): Error {
-    const tail = this.#lines.slice(-10).map((line) => `  | ${line}`).join("\n");
+    const tail = this.#lines
+      .slice(-10)
+      .map((line) => `  | ${line}`)
+      .join("\n");
     return new Error(`${this.name} ${what}${tail ? `; its last output:\n${tail}` : ""}`);
   }
 

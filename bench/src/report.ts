@@ -73,7 +73,10 @@ export function formatTable(rows: readonly Row[]): string {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => (line[column] ?? "").length)));
   const format = (line: readonly string[]): string =>
-    line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+    line
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
   const notes = rows.filter((row) => row.note).map((row) => `(${row.id}) ${row.label}: ${row.note}`);
   return [format(header), format(widths.map((width) => "-".repeat(width))), ...cells.map(format), "", ...notes].join("\n");
 }

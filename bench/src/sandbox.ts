@@ -10,9 +10,7 @@ import { compareLatency, type LatencyComparison, TRIVIAL_JOB } from "./latency.j
 import type { BenchOptions } from "./options.js";
 import type { WorkerProcess } from "./worker-process.js";
 
-export type SandboxOutcome =
-  | { measured: true; comparison: LatencyComparison; isolation: string }
-  | { measured: false; why: string };
+export type SandboxOutcome = { measured: true; comparison: LatencyComparison; isolation: string } | { measured: false; why: string };
 
 export async function compareSandboxLatency(
   worker: WorkerProcess,
@@ -27,7 +25,10 @@ export async function compareSandboxLatency(
     return { measured: false, why: `the worker refuses jobs (isolation ${isolationMode}): ${refusal}` };
   }
   if (isolationMode !== "sandbox") {
-    return { measured: false, why: `the worker runs jobs with isolation "${isolationMode}", not a sandbox: ${isolationDetails.join("; ")}` };
+    return {
+      measured: false,
+      why: `the worker runs jobs with isolation "${isolationMode}", not a sandbox: ${isolationDetails.join("; ")}`,
+    };
   }
   try {
     await spawnToClose(BWRAP_TRUE_ARGV);

@@ -20,8 +20,7 @@ interface Side {
 }
 
 export type SeccompOutcome =
-  | { measured: true; withFilter: Side; without: Side; instructions: number; policy: string }
-  | { measured: false; why: string };
+  { measured: true; withFilter: Side; without: Side; instructions: number; policy: string } | { measured: false; why: string };
 
 export async function compareSeccompCost(options: Pick<BenchOptions, "warmupJobs" | "latencyJobs">): Promise<SeccompOutcome> {
   let filter: Buffer;

@@ -184,7 +184,13 @@ export const SECTIONS: readonly Section[] = [
         rows: [
           { ...p50, note },
           measuredRow({ id: "f", label: `${subject}, p99`, unit: "ms", figure: withFilter.latency.p99Ms, baseline: without.latency.p99Ms }),
-          measuredRow({ id: "f", label: `${subject}, CPU per run`, unit: "ms", figure: withFilter.cpuMsPerRun, baseline: without.cpuMsPerRun }),
+          measuredRow({
+            id: "f",
+            label: `${subject}, CPU per run`,
+            unit: "ms",
+            figure: withFilter.cpuMsPerRun,
+            baseline: without.cpuMsPerRun,
+          }),
         ],
         raw: value,
       };
@@ -201,11 +207,31 @@ export const SECTIONS: readonly Section[] = [
       if (!value.measured) return { rows: [unmeasuredRow("g", deepLabel, "SKIP", value.why)], raw: { ...value, workerExit } };
       const { deep, flat } = value;
       const target = { on: "figure", op: "<=", value: 1000 } as const;
-      const deepRow = measuredRow({ id: "g", label: deepLabel, unit: "ms", figure: deep.medianCollectMs, baseline: flat.medianCollectMs, target });
-      const flatRow = measuredRow({ id: "g", label: `COLLECT, ${FLAT_FILES} files in one directory`, unit: "ms", figure: flat.medianCollectMs, target });
+      const deepRow = measuredRow({
+        id: "g",
+        label: deepLabel,
+        unit: "ms",
+        figure: deep.medianCollectMs,
+        baseline: flat.medianCollectMs,
+        target,
+      });
+      const flatRow = measuredRow({
+        id: "g",
+        label: `COLLECT, ${FLAT_FILES} files in one directory`,
+        unit: "ms",
+        figure: flat.medianCollectMs,
+        target,
+      });
       const note = `medians of ${deep.collectMs.length} jobs each (the worker's phaseMs.collectMs); the deep artifact's path is ${deep.longestPathBytes} bytes; the ratio column is deep / flat`;
-      const flatNote = "each artifact is small enough to be held in memory (session.artifact_inline_bytes): no file is created in the worker's store";
-      return { rows: [{ ...deepRow, note }, { ...flatRow, note: flatNote }], raw: { ...value, workerExit } };
+      const flatNote =
+        "each artifact is small enough to be held in memory (session.artifact_inline_bytes): no file is created in the worker's store";
+      return {
+        rows: [
+          { ...deepRow, note },
+          { ...flatRow, note: flatNote },
+        ],
+        raw: { ...value, workerExit },
+      };
     },
   },
 ];

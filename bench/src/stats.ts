@@ -18,7 +18,10 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 export function median(samples: readonly number[]): number {
-  return percentile([...samples].sort((a, b) => a - b), 50);
+  return percentile(
+    [...samples].sort((a, b) => a - b),
+    50,
+  );
 }
 
 export function summarize(samplesMs: readonly number[]): LatencyStats {

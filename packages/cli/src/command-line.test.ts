@@ -31,7 +31,22 @@ describe("parseCommandLine", () => {
   });
 
   it("reads run's flags, in both spellings, and takes everything after `--` as the command", () => {
-    expect(parseCommandLine(["run", "--address", "h:1", "--timeout-ms=300", "--memory", "1GiB", "--network", "open", "--cwd=src", "--", "ls", "-la"])).toEqual({
+    expect(
+      parseCommandLine([
+        "run",
+        "--address",
+        "h:1",
+        "--timeout-ms=300",
+        "--memory",
+        "1GiB",
+        "--network",
+        "open",
+        "--cwd=src",
+        "--",
+        "ls",
+        "-la",
+      ]),
+    ).toEqual({
       command: "run",
       flags: { address: "h:1", "timeout-ms": "300", memory: "1GiB", network: "open", cwd: "src" },
       configArgs: [],
@@ -45,7 +60,18 @@ describe("parseCommandLine", () => {
   });
 
   it("sets configuration settings aside for the config loader, in every spelling", () => {
-    const invocation = parseCommandLine(["run", "--grpc.port=50052", "--config", "w.json", "--grpc.host", "::1", "--security.trusted_jobs", "--memory=1GiB", "--", "id"]);
+    const invocation = parseCommandLine([
+      "run",
+      "--grpc.port=50052",
+      "--config",
+      "w.json",
+      "--grpc.host",
+      "::1",
+      "--security.trusted_jobs",
+      "--memory=1GiB",
+      "--",
+      "id",
+    ]);
     expect(invocation).toEqual({
       command: "run",
       flags: { memory: "1GiB" },

@@ -84,7 +84,8 @@ function parseStrictly(args: string[]) {
   } catch (error) {
     // Its messages say what to change ("Unknown option '--adress'").
     const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) throw new UsageError(`run: ${(error as Error).message}`, { cause: error });
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_"))
+      throw new UsageError(`run: ${(error as Error).message}`, { cause: error });
     throw error;
   }
 }

@@ -120,7 +120,8 @@ describe("opencode-worker serve", () => {
     try {
       // A FUSE mount whose daemon (this sh, holding /dev/fuse) never answers, so every call under it
       // blocks, as on a hung network mount; in a mount namespace of its own, which ends with it.
-      const script = 'exec 3<>/dev/fuse && mount -i -t fuse ocw-hung "$1" -o fd=3,rootmode=40000,user_id=0,group_id=0 && shift && "$@" 3>&-';
+      const script =
+        'exec 3<>/dev/fuse && mount -i -t fuse ocw-hung "$1" -o fd=3,rootmode=40000,user_id=0,group_id=0 && shift && "$@" 3>&-';
       const baseDir = join(mountPoint, "sessions");
       const worker = [process.execPath, BIN, "serve", `--session.base_dir=${baseDir}`];
       const { code, stderr } = await run("unshare", ["--mount", "sh", "-c", script, "sh", mountPoint, ...worker]);

@@ -20,9 +20,7 @@ function specError(spec: unknown): InvalidArgumentError {
 describe("toWireSpec", () => {
   it("turns a minimal command into a wire spec with the generated job id", () => {
     const spec = toWireSpec({ command: "echo hi" }, fixedId);
-    expect(spec).toEqual(
-      wire.JobSpec.create({ jobId: "generated-id", command: "echo hi" }),
-    );
+    expect(spec).toEqual(wire.JobSpec.create({ jobId: "generated-id", command: "echo hi" }));
     expect(spec.limits).toBeUndefined();
     expect(spec.config).toBeUndefined();
   });
@@ -280,12 +278,7 @@ describe("fromWireResult", () => {
     [wire.JobState.JOB_STATE_FAILED, wire.TerminationReason.TERMINATION_REASON_WORKER_ERROR, "failed", "worker_error", false, false],
   ])("maps state %p reason %p", (state, reason, sdkState, sdkReason, timedOut, isCanceled) => {
     const result = fromWireResult({ ...base, state, reason });
-    expect([result.state, result.reason, result.timedOut, result.isCanceled]).toEqual([
-      sdkState,
-      sdkReason,
-      timedOut,
-      isCanceled,
-    ]);
+    expect([result.state, result.reason, result.timedOut, result.isCanceled]).toEqual([sdkState, sdkReason, timedOut, isCanceled]);
   });
 
   it("reads enum values from a newer worker as unknown", () => {

@@ -91,9 +91,7 @@ const terminationReason = (value: wire.TerminationReason): TerminationReason => 
 
 // ---- SDK -> wire ----
 
-const SPEC_KEYS = [
-  "jobId", "command", "argv", "files", "env", "cwd", "stdin", "limits", "network", "config", "artifacts",
-] as const;
+const SPEC_KEYS = ["jobId", "command", "argv", "files", "env", "cwd", "stdin", "limits", "network", "config", "artifacts"] as const;
 const LIMIT_KEYS = ["cpu", "memory", "timeoutMs", "maxOutput", "maxPids", "maxDisk", "idleTimeoutMs"] as const;
 const CONFIG_KEYS = ["mode", "provider", "model", "telemetry"] as const;
 const MAX_UINT32 = 0xffff_ffff;
@@ -175,9 +173,7 @@ function toWireLimits(input: unknown): wire.JobLimits {
     maxPids,
     maxDiskBytes: limits.maxDisk === undefined ? undefined : String(readByteSize("limits.maxDisk", limits.maxDisk)),
     idleTimeoutMs:
-      limits.idleTimeoutMs === undefined
-        ? undefined
-        : String(readNonNegativeInteger("limits.idleTimeoutMs", limits.idleTimeoutMs)),
+      limits.idleTimeoutMs === undefined ? undefined : String(readNonNegativeInteger("limits.idleTimeoutMs", limits.idleTimeoutMs)),
   };
 }
 
@@ -258,13 +254,7 @@ export function fromWireResult(result: wire.JobResult): JobResult {
   };
 }
 
-function describeEnd(
-  jobId: string,
-  state: JobState,
-  reason: TerminationReason,
-  exitCode: number | undefined,
-  signal: string,
-): string {
+function describeEnd(jobId: string, state: JobState, reason: TerminationReason, exitCode: number | undefined, signal: string): string {
   const how = [reason, exitCode === undefined ? "" : `exit code ${exitCode}`, signal].filter(Boolean).join(", ");
   return `job ${jobId} ended ${state} (${how})`;
 }

@@ -125,9 +125,7 @@ describe("JobFailedError", () => {
       if (key !== "message") expect([key, error[key]]).toEqual([key, result[key]]);
     }
     // Own fields, plus what Error and the getters provide, are the result's fields and nothing more.
-    expect(new Set([...Object.keys(error), "message", "stdoutText", "stderrText"])).toEqual(
-      new Set([...Object.keys(result), "name"]),
-    );
+    expect(new Set([...Object.keys(error), "message", "stdoutText", "stderrText"])).toEqual(new Set([...Object.keys(result), "name"]));
     expect(error.message).toBe("Command failed (exited with code 2): make test");
     expect(error.name).toBe("JobFailedError");
     expect(error.stdoutText).toBe("out");

@@ -41,23 +41,8 @@ export { DEFAULT_ADDRESS, DEFAULT_REQUEST_TIMEOUT_MS } from "./options.js";
 export type { WorkerClientOptions } from "./options.js";
 export { DEFAULT_RETRY_POLICY } from "./retry.js";
 export type { RetryOptions } from "./retry.js";
-export type {
-  ByteSize,
-  FileInput,
-  JobLimitsInput,
-  JobSpec,
-  NetworkAccess,
-  SessionConfigInput,
-} from "./job-spec.js";
-export type {
-  JobArtifact,
-  JobPhase,
-  JobResult,
-  JobState,
-  PhaseDurations,
-  SkippedArtifact,
-  TerminationReason,
-} from "./job-result.js";
+export type { ByteSize, FileInput, JobLimitsInput, JobSpec, NetworkAccess, SessionConfigInput } from "./job-spec.js";
+export type { JobArtifact, JobPhase, JobResult, JobState, PhaseDurations, SkippedArtifact, TerminationReason } from "./job-result.js";
 export type {
   JobAcceptedEvent,
   JobCompletedEvent,

@@ -54,10 +54,4 @@ export interface JobKeepaliveEvent extends JobEventBase {
   type: "keepalive";
 }
 
-export type JobEvent =
-  | JobAcceptedEvent
-  | JobPhaseEvent
-  | JobOutputEvent
-  | JobUsageEvent
-  | JobCompletedEvent
-  | JobKeepaliveEvent;
+export type JobEvent = JobAcceptedEvent | JobPhaseEvent | JobOutputEvent | JobUsageEvent | JobCompletedEvent | JobKeepaliveEvent;

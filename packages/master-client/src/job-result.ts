@@ -7,16 +7,7 @@
  * Where a job is in its life. "unknown" is a state this SDK version does not know (a newer worker).
  * The last four are final.
  */
-export type JobState =
-  | "queued"
-  | "preparing"
-  | "running"
-  | "collecting"
-  | "finished"
-  | "failed"
-  | "timed_out"
-  | "cancelled"
-  | "unknown";
+export type JobState = "queued" | "preparing" | "running" | "collecting" | "finished" | "failed" | "timed_out" | "cancelled" | "unknown";
 
 export type JobPhase = "init" | "prepare" | "execute" | "collect" | "destroy" | "unknown";
 

@@ -36,9 +36,7 @@ export interface CompiledClientOptions {
   grpcOptions: ClientOptions;
 }
 
-const OPTION_KEYS = [
-  "address", "credentials", "requestTimeoutMs", "retry", "channelOptions", "interceptors",
-] as const;
+const OPTION_KEYS = ["address", "credentials", "requestTimeoutMs", "retry", "channelOptions", "interceptors"] as const;
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;

@@ -15,9 +15,7 @@ import {
 
 const failure = (code: status) => errorFromStatus({ code, details: "x" }, { rpc: "status" });
 const fast: RetryPolicy = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 1, maxDelayMs: 2 };
-const RPCS: Rpc[] = [
-  "dispatch", "status", "collect", "cancel", "streamJob", "listSessions", "getMetrics", "readArtifact",
-];
+const RPCS: Rpc[] = ["dispatch", "status", "collect", "cancel", "streamJob", "listSessions", "getMetrics", "readArtifact"];
 const ALL_CODES = Object.values(status).filter((value): value is status => typeof value === "number");
 
 describe("isRetryable", () => {
@@ -45,7 +43,12 @@ describe("backoffDelayMs", () => {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 100, maxDelayMs: 1000 };
 
   it("doubles per failure, jittered within [half, full] of the ceiling", () => {
-    for (const [failures, ceiling] of [[1, 100], [2, 200], [3, 400], [4, 800]] as const) {
+    for (const [failures, ceiling] of [
+      [1, 100],
+      [2, 200],
+      [3, 400],
+      [4, 800],
+    ] as const) {
       expect(backoffDelayMs(failures, policy, () => 0)).toBe(ceiling / 2);
       expect(backoffDelayMs(failures, policy, () => 0.999_999)).toBe(ceiling);
     }

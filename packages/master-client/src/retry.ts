@@ -56,17 +56,13 @@ export function resolveRetryPolicy(options: RetryOptions | undefined): RetryPoli
   const given = options === undefined ? {} : readObject("retry", options, Object.keys(DEFAULT_RETRY_POLICY));
   return {
     maxAttempts:
-      given.maxAttempts === undefined
-        ? DEFAULT_RETRY_POLICY.maxAttempts
-        : readPositiveInteger("retry.maxAttempts", given.maxAttempts),
+      given.maxAttempts === undefined ? DEFAULT_RETRY_POLICY.maxAttempts : readPositiveInteger("retry.maxAttempts", given.maxAttempts),
     initialDelayMs:
       given.initialDelayMs === undefined
         ? DEFAULT_RETRY_POLICY.initialDelayMs
         : readNonNegativeInteger("retry.initialDelayMs", given.initialDelayMs),
     maxDelayMs:
-      given.maxDelayMs === undefined
-        ? DEFAULT_RETRY_POLICY.maxDelayMs
-        : readNonNegativeInteger("retry.maxDelayMs", given.maxDelayMs),
+      given.maxDelayMs === undefined ? DEFAULT_RETRY_POLICY.maxDelayMs : readNonNegativeInteger("retry.maxDelayMs", given.maxDelayMs),
     retryResourceExhausted:
       given.retryResourceExhausted === undefined
         ? DEFAULT_RETRY_POLICY.retryResourceExhausted
@@ -125,12 +121,7 @@ export async function sleep(ms: number, signal: AbortSignal | undefined): Promis
 }
 
 /** Runs a unary call, trying again while the policy allows. `attempt` makes one fresh call. */
-export async function withRetry<T>(
-  rpc: Rpc,
-  policy: RetryPolicy,
-  context: RetryContext,
-  attempt: () => Promise<T>,
-): Promise<T> {
+export async function withRetry<T>(rpc: Rpc, policy: RetryPolicy, context: RetryContext, attempt: () => Promise<T>): Promise<T> {
   for (let failures = 1; ; failures += 1) {
     try {
       return await attempt();

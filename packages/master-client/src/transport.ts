@@ -83,15 +83,9 @@ export class Transport {
   }
 
   /** A unary call bounded by `requestTimeoutMs` (the whole call, retries included), retried per the policy. */
-  unary<K extends UnaryRpc>(
-    rpc: K,
-    request: RequestOf<K>,
-    options: RequestOptions & CallContext = {},
-  ): Promise<ResponseOf<K>> {
+  unary<K extends UnaryRpc>(rpc: K, request: RequestOf<K>, options: RequestOptions & CallContext = {}): Promise<ResponseOf<K>> {
     const requestTimeoutMs =
-      options.requestTimeoutMs === undefined
-        ? this.requestTimeoutMs
-        : readPositiveInteger("requestTimeoutMs", options.requestTimeoutMs);
+      options.requestTimeoutMs === undefined ? this.requestTimeoutMs : readPositiveInteger("requestTimeoutMs", options.requestTimeoutMs);
     const deadline = Date.now() + requestTimeoutMs;
     return withRetry(rpc, this.retryPolicy, { signal: options.signal, deadline }, () =>
       this.#unaryAttempt(rpc, request, deadline, requestTimeoutMs, options),

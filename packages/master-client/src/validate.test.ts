@@ -29,9 +29,7 @@ describe("readers", () => {
   });
 
   it("summarise bytes instead of printing them", () => {
-    expect(thrown(() => readRecord("files", new Uint8Array(3))).message).toBe(
-      "files: expected an object, got <3 bytes>",
-    );
+    expect(thrown(() => readRecord("files", new Uint8Array(3))).message).toBe("files: expected an object, got <3 bytes>");
   });
 
   it("name unknown keys by their path, with no prefix at the top level", () => {

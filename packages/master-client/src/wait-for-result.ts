@@ -12,11 +12,7 @@ import type { RequestOptions, Transport } from "./transport.js";
  * deadline never cuts a job short: only the job's own limits (enforced by the worker) or the
  * caller's signal end the wait.
  */
-export async function waitForResult(
-  transport: Transport,
-  jobId: string,
-  options: ResultOptions,
-): Promise<JobResult> {
+export async function waitForResult(transport: Transport, jobId: string, options: ResultOptions): Promise<JobResult> {
   const fullOutput = readFullOutput(options);
   return resultWithOutput(transport, await collectOnceEnded(transport, jobId, options), fullOutput, options.signal);
 }

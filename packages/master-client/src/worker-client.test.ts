@@ -54,9 +54,7 @@ describe("WorkerClient.dispatch", () => {
 
 describe("WorkerClient.connect", () => {
   it("throws a ConnectionError when no worker answers in time", async () => {
-    const error = await WorkerClient.connect({ address: await closedAddress(), requestTimeoutMs: 300 }).catch(
-      (caught: unknown) => caught,
-    );
+    const error = await WorkerClient.connect({ address: await closedAddress(), requestTimeoutMs: 300 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).code).toBe("CONNECTION");
   });

@@ -69,10 +69,7 @@ export class WorkerClient {
   static lazy(options: WorkerClientOptions = {}): WorkerClient {
     const compiled = compileClientOptions(options);
     const grpcClient = new WorkerServiceClient(compiled.address, compiled.credentials, compiled.grpcOptions);
-    return new WorkerClient(
-      new Transport(grpcClient, compiled.address, compiled.requestTimeoutMs, compiled.retry),
-      compiled.address,
-    );
+    return new WorkerClient(new Transport(grpcClient, compiled.address, compiled.requestTimeoutMs, compiled.retry), compiled.address);
   }
 
   /**
@@ -115,9 +112,7 @@ export class WorkerClient {
    * have reached the worker (NOT_FOUND), and the worker's own limits still end it if this cannot.
    */
   async #cancelAbandoned(jobId: string): Promise<void> {
-    await this.#transport
-      .unary("cancel", { jobId, reason: "the caller aborted run()" }, { jobId })
-      .catch(() => undefined);
+    await this.#transport.unary("cancel", { jobId, reason: "the caller aborted run()" }, { jobId }).catch(() => undefined);
   }
 
   /**

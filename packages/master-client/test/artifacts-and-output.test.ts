@@ -64,7 +64,11 @@ describe("output beyond the head a result carries", () => {
   const STDOUT = wire.OutputStream.OUTPUT_STREAM_STDOUT;
 
   async function outputWorker(requests: { stream: wire.OutputStream; offset: number }[]): Promise<ScriptedWorker> {
-    const head = finishedResult("job-1", { stdout: stdout.subarray(0, 6), stdoutRetainedBytes: stdout.length, stdoutTotalBytes: stdout.length });
+    const head = finishedResult("job-1", {
+      stdout: stdout.subarray(0, 6),
+      stdoutRetainedBytes: stdout.length,
+      stdoutTotalBytes: stdout.length,
+    });
     return start({
       dispatch: dispatchEcho,
       collect: (_call, callback) => callback(null, { result: head }),

@@ -12,8 +12,7 @@ const { start, defer } = scriptedSetup();
 describe("WorkerClient.connect()", () => {
   it("verifies with GetMetrics that a worker answers", async () => {
     const worker = await start({
-      getMetrics: (_call, callback) =>
-        callback(null, wire.GetMetricsResponse.create({ workerId: "w-1", isolationMode: "sandbox" })),
+      getMetrics: (_call, callback) => callback(null, wire.GetMetricsResponse.create({ workerId: "w-1", isolationMode: "sandbox" })),
     });
     const client = await WorkerClient.connect({ address: worker.address, requestTimeoutMs: 2000 });
     defer(() => client.close());
@@ -22,9 +21,7 @@ describe("WorkerClient.connect()", () => {
 
   it("throws a ConnectionError when what answers is not a worker", async () => {
     const worker = await start({});
-    const error = await WorkerClient.connect({ address: worker.address, requestTimeoutMs: 2000 }).catch(
-      (caught: unknown) => caught,
-    );
+    const error = await WorkerClient.connect({ address: worker.address, requestTimeoutMs: 2000 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).cause).toMatchObject({ grpcCode: status.UNIMPLEMENTED });
   });

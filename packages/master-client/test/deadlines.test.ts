@@ -21,10 +21,7 @@ describe("wait(): the RPC deadline is not the job's lifetime", () => {
         rounds.push(call.request.wait);
         jobEndsAt ??= Date.now() + jobRunsMs;
         // Like the worker: block until the job ends. The client's deadline cuts the early rounds.
-        const timer = setTimeout(
-          () => callback(null, { result: finishedResult(call.request.jobId) }),
-          Math.max(0, jobEndsAt - Date.now()),
-        );
+        const timer = setTimeout(() => callback(null, { result: finishedResult(call.request.jobId) }), Math.max(0, jobEndsAt - Date.now()));
         call.on("cancelled", () => clearTimeout(timer));
       },
     });
@@ -59,8 +56,7 @@ describe("wait(): the RPC deadline is not the job's lifetime", () => {
   it("collect() does not wait, and says the job has not finished", async () => {
     const worker = await start({
       dispatch: dispatchEcho,
-      collect: (call, callback) =>
-        callback(grpcError(status.FAILED_PRECONDITION, `job ${call.request.jobId} is running`)),
+      collect: (call, callback) => callback(grpcError(status.FAILED_PRECONDITION, `job ${call.request.jobId} is running`)),
     });
     const job = await clientOf(worker).dispatch({ jobId: "busy", command: "sleep 9" });
     const error = await job.collect().catch((caught: unknown) => caught);

@@ -3,13 +3,7 @@
  * real worker rarely does: a dropped stream, an expired round, a transient UNAVAILABLE.
  * Methods a test leaves out answer UNIMPLEMENTED (grpc-js's default).
  */
-import {
-  Server,
-  ServerCredentials,
-  type ServerErrorResponse,
-  type status,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerErrorResponse, type status, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { afterEach } from "@jest/globals";
 import * as wire from "@opencode-worker/shared";
 import { WorkerClient, type WorkerClientOptions } from "../src/index.js";
@@ -25,9 +19,7 @@ export async function startScriptedWorker(handlers: Partial<wire.WorkerServiceSe
   const server = new Server();
   server.addService(wire.WorkerServiceService, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
   // Force: some scripted calls never answer, and a graceful shutdown would wait for them.
   return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
@@ -65,8 +57,7 @@ export function scriptedEvents(jobId: string, chunks: { stream: "stdout" | "stde
       const data = Buffer.from(text);
       const offset = offsets[stream];
       offsets[stream] += data.length;
-      const wireStream =
-        stream === "stdout" ? wire.OutputStream.OUTPUT_STREAM_STDOUT : wire.OutputStream.OUTPUT_STREAM_STDERR;
+      const wireStream = stream === "stdout" ? wire.OutputStream.OUTPUT_STREAM_STDOUT : wire.OutputStream.OUTPUT_STREAM_STDERR;
       return event(index + 2, { $case: "output", value: { stream: wireStream, data, offset } });
     }),
     event(chunks.length + 2, { $case: "completed", value: finishedResult(jobId) }),

@@ -8,6 +8,8 @@ describe("contractFileDescriptors", () => {
       expect(file[0]).toBe(0x0a);
       return file.subarray(2, 2 + file[1]!).toString();
     });
-    expect(names).toEqual(expect.arrayContaining(["opencode/worker/v1/job.proto", "opencode/worker/v1/worker_service.proto", "health/v1/health.proto"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["opencode/worker/v1/job.proto", "opencode/worker/v1/worker_service.proto", "health/v1/health.proto"]),
+    );
   });
 });

@@ -75,7 +75,11 @@ describe("status details (grpc-status-details-bin)", () => {
   });
 
   it("decodes back to the context, and to nothing for bytes that are not ours", () => {
-    expect(decodeStatusDetails(encodeStatusDetails(3, refusal))).toEqual({ reason: "INVALID_ARGUMENT", field: "limits.memory_bytes", jobId: "job-1" });
+    expect(decodeStatusDetails(encodeStatusDetails(3, refusal))).toEqual({
+      reason: "INVALID_ARGUMENT",
+      field: "limits.memory_bytes",
+      jobId: "job-1",
+    });
     expect(decodeStatusDetails(Buffer.from([0xff, 0xff, 0xff]))).toBeUndefined();
     expect(decodeStatusDetails(Buffer.alloc(0))).toBeUndefined();
   });

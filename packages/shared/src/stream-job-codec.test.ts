@@ -3,7 +3,10 @@ import { OutputStream, type JobEvent } from "./generated/opencode/worker/v1/job.
 import { StreamJobResponse } from "./generated/opencode/worker/v1/worker_service.pb.js";
 import { decodeStreamJobResponse, encodeStreamJobResponse } from "./stream-job-codec.js";
 
-function outputEvent(overrides: Partial<JobEvent> = {}, chunk: Partial<{ stream: OutputStream; data: Buffer; offset: number }> = {}): StreamJobResponse {
+function outputEvent(
+  overrides: Partial<JobEvent> = {},
+  chunk: Partial<{ stream: OutputStream; data: Buffer; offset: number }> = {},
+): StreamJobResponse {
   return {
     event: {
       seq: 7,
@@ -18,12 +21,18 @@ function outputEvent(overrides: Partial<JobEvent> = {}, chunk: Partial<{ stream:
 const CASES: Array<[string, StreamJobResponse]> = [
   ["a typical chunk", outputEvent()],
   ["a 64 KiB chunk at a large offset", outputEvent({ seq: 2 ** 40 }, { data: Buffer.alloc(65536, 7), offset: 2 ** 52 })],
-  ["zero values (omitted on the wire)", outputEvent({ seq: 0, timestampUnixMs: 0, jobId: "" }, { stream: OutputStream.OUTPUT_STREAM_UNSPECIFIED, data: Buffer.alloc(0), offset: 0 })],
+  [
+    "zero values (omitted on the wire)",
+    outputEvent(
+      { seq: 0, timestampUnixMs: 0, jobId: "" },
+      { stream: OutputStream.OUTPUT_STREAM_UNSPECIFIED, data: Buffer.alloc(0), offset: 0 },
+    ),
+  ],
   ["varint boundaries", outputEvent({ seq: 127, timestampUnixMs: 128 }, { data: Buffer.alloc(16384), offset: 2 ** 21 - 1 })],
 ];
 
 describe("encodeStreamJobResponse", () => {
-  it.each(CASES  )("writes the same bytes as the generated encoder for %s", (_name, message) => {
+  it.each(CASES)("writes the same bytes as the generated encoder for %s", (_name, message) => {
     const expected = Buffer.from(StreamJobResponse.encode(message).finish());
     const actual = encodeStreamJobResponse(message);
     expect(actual.equals(expected)).toBe(true);

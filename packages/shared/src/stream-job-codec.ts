@@ -27,7 +27,9 @@ export function encodeStreamJobResponse(message: StreamJobResponse): Buffer {
     (event.seq !== 0 ? 1 + varintSize(event.seq) : 0) +
     (event.timestampUnixMs !== 0 ? 1 + varintSize(event.timestampUnixMs) : 0) +
     (jobIdBytes > 0 ? 1 + varintSize(jobIdBytes) + jobIdBytes : 0) +
-    1 + varintSize(chunkSize) + chunkSize;
+    1 +
+    varintSize(chunkSize) +
+    chunkSize;
   // StreamJobResponse { event = 1 }
   const out = Buffer.allocUnsafe(1 + varintSize(eventSize) + eventSize);
 

@@ -11,9 +11,7 @@ describe("parseByteSize", () => {
     ["64k", 64_000],
   ])("reads %p as %p bytes", (text, bytes) => expect(parseByteSize(text)).toBe(bytes));
 
-  it.each(["", "12 parsecs", "-1", "1e9", "MiB", -5, 1.5])("rejects %p", (text) =>
-    expect(parseByteSize(text)).toBeUndefined(),
-  );
+  it.each(["", "12 parsecs", "-1", "1e9", "MiB", -5, 1.5])("rejects %p", (text) => expect(parseByteSize(text)).toBeUndefined());
 });
 
 describe("formatBytes", () => {

@@ -5,8 +5,18 @@
  */
 const UNIT_FACTORS: Record<string, number> = {
   b: 1,
-  k: 1000, kb: 1000, m: 1000 ** 2, mb: 1000 ** 2, g: 1000 ** 3, gb: 1000 ** 3, t: 1000 ** 4, tb: 1000 ** 4,
-  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+  k: 1000,
+  kb: 1000,
+  m: 1000 ** 2,
+  mb: 1000 ** 2,
+  g: 1000 ** 3,
+  gb: 1000 ** 3,
+  t: 1000 ** 4,
+  tb: 1000 ** 4,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
 };
 
 /** Parses a byte count; returns undefined when the text is not one (the caller names the field). */

@@ -72,7 +72,8 @@ describe("buf lint (run by `pnpm generate` and its --check)", () => {
   });
 
   it("fails on a field without a comment", () => {
-    const comment = "  // Processes of the job's tree at once; going over it ends the job with\n  // TERMINATION_REASON_PIDS_LIMIT. Default 256, at most 4096.\n";
+    const comment =
+      "  // Processes of the job's tree at once; going over it ends the job with\n  // TERMINATION_REASON_PIDS_LIMIT. Default 256, at most 4096.\n";
     const { status, ruleIds } = run("buf lint", protoCopy({ from: comment, to: "" }));
     expect(status).not.toBe(0);
     expect(ruleIds).toEqual(["COMMENT_FIELD"]);

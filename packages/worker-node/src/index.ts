@@ -14,5 +14,5 @@ export type { RunningWorker, StartWorkerOptions } from "./worker.js";
 export { loadConfig, ConfigError, describeConfig } from "./config/index.js";
 export type { LoadedConfig, WorkerConfig, WorkerConfigOverrides, IsolationMode } from "./config/index.js";
 export { WORKER_VERSION } from "./version.js";
-export { seccompProgram, describeSeccompPolicy } from "./sandbox/seccomp/index.js";
-export type { SeccompDescription } from "./sandbox/seccomp/index.js";
+export { seccompProgram, describeSeccompPolicy } from "./sandbox/bwrap/seccomp/index.js";
+export type { SeccompDescription } from "./sandbox/bwrap/seccomp/index.js";

@@ -73,7 +73,10 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   addReflection(server);
   const port = await bind(server, config.grpc.host, config.grpc.port);
   const address = `${config.grpc.host}:${port}`;
-  log.info({ address, isolation: isolation.mode, concurrency: config.worker.concurrency, baseDir: config.session.baseDir }, "worker listening");
+  log.info(
+    { address, isolation: isolation.mode, concurrency: config.worker.concurrency, baseDir: config.session.baseDir },
+    "worker listening",
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.worker.shutdownGraceMs): Promise<void> =>

@@ -53,7 +53,8 @@ function expectedMessages(size: number, offset: number, length: number): { offse
   const end = length > 0 ? Math.min(size, offset + length) : size;
   if (end === offset) return [{ offset, data: Buffer.alloc(0), totalSizeBytes: size }];
   const messages = [];
-  for (let at = offset; at < end; at += CHUNK_BYTES) messages.push({ offset: at, data: expected.subarray(at, Math.min(end, at + CHUNK_BYTES)), totalSizeBytes: size });
+  for (let at = offset; at < end; at += CHUNK_BYTES)
+    messages.push({ offset: at, data: expected.subarray(at, Math.min(end, at + CHUNK_BYTES)), totalSizeBytes: size });
   return messages;
 }
 
@@ -78,7 +79,13 @@ describe("artifacts held in memory and stored ones", () => {
       [INLINE_BYTES, 0],
     ];
     for (const { path, size } of [HELD, STORED]) {
-      for (const [offset, length] of reads) expect([path, offset, length, await readArtifact(path, offset, length)]).toEqual([path, offset, length, expectedMessages(size, offset, length)]);
+      for (const [offset, length] of reads)
+        expect([path, offset, length, await readArtifact(path, offset, length)]).toEqual([
+          path,
+          offset,
+          length,
+          expectedMessages(size, offset, length),
+        ]);
       expect(await readArtifact(path, size + 1, 0)).toEqual({ code: 3, field: "offset" });
     }
   });

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { credentials } from "@grpc/grpc-js";
-import {
-  InvalidArgumentError,
-  NotFoundError,
-  PermissionDeniedError,
-} from "@opencode-worker/master-client";
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from "@opencode-worker/master-client";
 import { JobSpec, WorkerServiceClient } from "@opencode-worker/shared";
 import { startTestWorker, type TestWorker } from "./harness.js";
 
@@ -82,7 +78,12 @@ describe("argv and env the kernel would refuse at exec get INVALID_ARGUMENT at D
   it.each<[string, Partial<JobSpec>, string, string]>([
     ["a 1 MiB argv item", { argv: ["printf", "%s", "x".repeat(1024 ** 2)] }, "argv[2]", `${LONGEST_EXEC_STRING} bytes`],
     ["a 200 KiB command", { command: `echo ${"x".repeat(200 * 1024)}` }, "command", `${LONGEST_EXEC_STRING} bytes`],
-    ["a 200 KiB env value", { command: "true", env: new Map([["DATA", "x".repeat(200 * 1024)]]) }, 'env["DATA"]', `${LONGEST_EXEC_STRING} bytes`],
+    [
+      "a 200 KiB env value",
+      { command: "true", env: new Map([["DATA", "x".repeat(200 * 1024)]]) },
+      'env["DATA"]',
+      `${LONGEST_EXEC_STRING} bytes`,
+    ],
     ["10^5 small variables", { command: "true", env: many }, "env", "the limit is 1 MiB"],
   ])("%s", async (_name, spec, field, limit) => {
     const { code, details } = await dispatchRaw(spec);
@@ -134,14 +135,19 @@ describe("unknown jobs get NOT_FOUND", () => {
     const result = await t.client.run({ command: "true" });
     const handle = await t.client.job(result.jobId);
     await expect(handle.readArtifactBuffer("missing.txt")).rejects.toBeInstanceOf(NotFoundError);
-    const code = await new Promise<number>((resolve) => raw.cancel({ jobId: "never-dispatched", reason: "" }, (error) => resolve(error?.code ?? 0)));
+    const code = await new Promise<number>((resolve) =>
+      raw.cancel({ jobId: "never-dispatched", reason: "" }, (error) => resolve(error?.code ?? 0)),
+    );
     expect(code).toBe(5);
   });
 });
 
 describe("odd but valid input is data, not a trap", () => {
   it("passes env keys such as __proto__ and constructor through as plain variables", async () => {
-    const result = await t.client.run({ command: 'env | grep -E "^(__proto__|constructor)=" | sort', env: { ["__proto__"]: "p", constructor: "c" } });
+    const result = await t.client.run({
+      command: 'env | grep -E "^(__proto__|constructor)=" | sort',
+      env: { ["__proto__"]: "p", constructor: "c" },
+    });
     expect(result.stdoutText).toBe("__proto__=p\nconstructor=c\n");
   });
 

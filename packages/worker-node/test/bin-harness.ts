@@ -20,7 +20,10 @@ export interface BinWorker {
  * `opencode-worker serve` in its own process, with settings as flags. Tests that measure the worker
  * itself (its RSS, its exit) use this: an in-process worker shares its heap with jest.
  */
-export async function startBinWorker(flags: string[], options: { inherit?: Record<number, number>; logLines?: string[] } = {}): Promise<BinWorker> {
+export async function startBinWorker(
+  flags: string[],
+  options: { inherit?: Record<number, number>; logLines?: string[] } = {},
+): Promise<BinWorker> {
   // Descriptors handed down at the given numbers, open across exec, as a careless supervisor would.
   const stdio: ("ignore" | "pipe" | "inherit" | number)[] = ["ignore", "pipe", "inherit"];
   for (const [at, fd] of Object.entries(options.inherit ?? {})) {

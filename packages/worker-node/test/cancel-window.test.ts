@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { JobFailedError, type JobResult } from "@opencode-worker/master-client";
 import { startTestWorker, type TestWorker } from "./harness.js";
-import { describeSandbox, processesOfWorker, startSandboxWorker } from "./isolation/sandbox-harness.js";
+import { describeSandbox } from "./support/conditions.js";
+import { processesOfWorker, startSandboxWorker } from "./isolation/sandbox-harness.js";
 
 /**
  * Cancel and the timeout must stop a job from the moment it exists, whatever phase it is in: queued,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { JobFailedError, type JobResult, type JobSpec } from "@opencode-worker/master-client";
 import { startTestWorker, type TestWorker } from "./harness.js";
-import { describeSandbox, startSandboxWorker } from "./isolation/sandbox-harness.js";
+import { describeSandbox } from "./support/conditions.js";
+import { startSandboxWorker } from "./isolation/sandbox-harness.js";
 
 /**
  * How a job ended reads the same whatever isolates it: a signal the job raised itself is SIGNALED
@@ -53,10 +54,12 @@ function exitStatuses(start: () => Promise<TestWorker>) {
 }
 
 describe("exit status (process driver)", () => {
-  exitStatuses(() => startTestWorker({
+  exitStatuses(() =>
+    startTestWorker({
       security: { driver: "process", trusted_jobs: true, min_isolation: "none" },
       governance: { command_policy: "off" },
-    }));
+    }),
+  );
 });
 
 describeSandbox("exit status (sandbox)", () => {

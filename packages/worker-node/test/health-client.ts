@@ -28,7 +28,9 @@ export class HealthClient {
   }
 
   status(): Promise<(typeof STATUS)[number]> {
-    return new Promise((resolve, reject) => this.client.check({}, (error, status) => (error ? reject(error) : resolve(STATUS[status] ?? "UNKNOWN"))));
+    return new Promise((resolve, reject) =>
+      this.client.check({}, (error, status) => (error ? reject(error) : resolve(STATUS[status] ?? "UNKNOWN"))),
+    );
   }
 
   close(): void {

@@ -33,7 +33,8 @@ describe("a job end to end", () => {
 
   it("writes input files (with modes), feeds stdin, honours cwd, and sets the session env", async () => {
     const result = await t.client.run({
-      command: 'cat data.txt; ./tool.sh; cat -; test "$OPENCODE_WORK_DIR" = "$(cd .. && pwd)" && echo cwd-ok; cat "$OPENCODE_WORK_DIR/../opencode.json"',
+      command:
+        'cat data.txt; ./tool.sh; cat -; test "$OPENCODE_WORK_DIR" = "$(cd .. && pwd)" && echo cwd-ok; cat "$OPENCODE_WORK_DIR/../opencode.json"',
       cwd: "sub",
       files: { "sub/data.txt": "from a file\n", "sub/tool.sh": { content: "#!/bin/sh\necho tool ran\n", mode: 0o755 } },
       stdin: "from stdin\n",
@@ -46,7 +47,8 @@ describe("a job end to end", () => {
 
   it("collects artifacts from output/, inline when small, and serves them through ReadArtifact", async () => {
     const result = await t.client.run({
-      command: 'echo small > "$OPENCODE_OUTPUT_DIR/a.txt"; mkdir "$OPENCODE_OUTPUT_DIR/d"; head -c 200000 /dev/zero | tr "\\0" x > "$OPENCODE_OUTPUT_DIR/d/big.bin"',
+      command:
+        'echo small > "$OPENCODE_OUTPUT_DIR/a.txt"; mkdir "$OPENCODE_OUTPUT_DIR/d"; head -c 200000 /dev/zero | tr "\\0" x > "$OPENCODE_OUTPUT_DIR/d/big.bin"',
     });
     const byPath = new Map(result.artifacts.map((artifact) => [artifact.path, artifact]));
     expect([...byPath.keys()].sort()).toEqual(["a.txt", "d/big.bin"]);

@@ -98,7 +98,9 @@ describe("a result larger than one gRPC message", () => {
     expect(last?.$case).toBe("completed");
     // The replayed output events carry every retained byte as well.
     const replayed = (stream: OutputStream) =>
-      Buffer.concat(events.flatMap((event) => (event.kind?.$case === "output" && event.kind.value.stream === stream ? [event.kind.value.data] : [])));
+      Buffer.concat(
+        events.flatMap((event) => (event.kind?.$case === "output" && event.kind.value.stream === stream ? [event.kind.value.data] : [])),
+      );
     expect(sha256(replayed(OutputStream.OUTPUT_STREAM_STDOUT))).toBe(sha256(EXPECTED_STDOUT));
   });
 
@@ -124,7 +126,9 @@ describe("a result larger than one gRPC message", () => {
   it("answers a read at the end with the sizes and no data, and one past it with INVALID_ARGUMENT", async () => {
     const atEnd = await readOutputPlain(OutputStream.OUTPUT_STREAM_STDOUT, OUTPUT_BYTES);
     expect(atEnd).toEqual([expect.objectContaining({ offset: OUTPUT_BYTES, retainedBytes: OUTPUT_BYTES, data: Buffer.alloc(0) })]);
-    const error = (await readOutputPlain(OutputStream.OUTPUT_STREAM_STDOUT, OUTPUT_BYTES + 1).catch((caught: unknown) => caught)) as ServiceError;
+    const error = (await readOutputPlain(OutputStream.OUTPUT_STREAM_STDOUT, OUTPUT_BYTES + 1).catch(
+      (caught: unknown) => caught,
+    )) as ServiceError;
     expect([error.code, error.details.split(":")[0]]).toEqual([3, "offset"]);
     const badStream = (await readOutputPlain(OutputStream.OUTPUT_STREAM_UNSPECIFIED, 0).catch((caught: unknown) => caught)) as ServiceError;
     expect([badStream.code, badStream.details.split(":")[0]]).toEqual([3, "stream"]);
@@ -152,7 +156,15 @@ describe("a result larger than one gRPC message", () => {
     const BUF = fileURLToPath(new URL("../../../node_modules/.bin/buf", import.meta.url));
     const { stdout } = await promisify(execFile)(
       BUF,
-      ["curl", "--protocol", "grpc", "--http2-prior-knowledge", `http://${t.worker.address}/opencode.worker.v1.WorkerService/Collect`, "-d", JSON.stringify({ job_id: jobId })],
+      [
+        "curl",
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        `http://${t.worker.address}/opencode.worker.v1.WorkerService/Collect`,
+        "-d",
+        JSON.stringify({ job_id: jobId }),
+      ],
       { timeout: 60_000, maxBuffer: 64 * MiB },
     );
     const result = (JSON.parse(stdout) as { result: { stdoutRetainedBytes: string; artifacts: unknown[] } }).result;

@@ -29,7 +29,10 @@ describe("server reflection serves the real descriptors", () => {
     const dispatched = JSON.parse(await bufCurl(`${base}/Dispatch`, "-d", '{"spec":{"job_id":"by-reflection","command":"echo via buf"}}'));
     expect(dispatched).toMatchObject({ jobId: "by-reflection", created: true });
     const stream = await bufCurl(`${base}/StreamJob`, "-d", '{"job_id":"by-reflection"}');
-    const events = stream.trim().split(/\n(?=\{)/).map((text) => JSON.parse(text) as { event: Record<string, unknown> });
+    const events = stream
+      .trim()
+      .split(/\n(?=\{)/)
+      .map((text) => JSON.parse(text) as { event: Record<string, unknown> });
     expect(events.at(-1)?.event.completed).toMatchObject({ jobId: "by-reflection", state: "JOB_STATE_FINISHED" });
     expect(Buffer.from(String((events.at(-1)?.event.completed as { stdout: string }).stdout), "base64").toString()).toBe("via buf\n");
   });

@@ -37,7 +37,8 @@ const bytesField = (number: number, payload: Buffer | string) => {
 };
 
 // JobSpec { command = 2; limits = 9 }, DispatchRequest { spec = 1 }, StreamJobRequest { spec = 1; job_id = 2; after_seq = 3 }
-const limitsField = (number: number) => (value: bigint) => bytesField(1, Buffer.concat([bytesField(2, "true"), bytesField(9, varintField(number, value))]));
+const limitsField = (number: number) => (value: bigint) =>
+  bytesField(1, Buffer.concat([bytesField(2, "true"), bytesField(9, varintField(number, value))]));
 const JOB_LIMITS = { memory_bytes: 2, timeout_ms: 3, max_output_bytes: 4, max_disk_bytes: 6, idle_timeout_ms: 7 } as const;
 
 /**
@@ -49,17 +50,38 @@ const CASES: Array<{ rpc: string; path: string; named: string; request: (value: 
   ...Object.entries(JOB_LIMITS).flatMap(([name, number]) =>
     ["Dispatch", "StreamJob"].map((rpc) => ({ rpc, path: `spec.limits.${name}`, named: `limits.${name}`, request: limitsField(number) })),
   ),
-  { rpc: "StreamJob", path: "after_seq", named: "after_seq", request: (value) => Buffer.concat([bytesField(2, "some-job"), varintField(3, value)]) },
-  { rpc: "ReadArtifact", path: "offset", named: "offset", request: (value) => Buffer.concat([bytesField(1, "some-job"), bytesField(2, "a.txt"), varintField(3, value)]) },
-  { rpc: "ReadArtifact", path: "length", named: "length", request: (value) => Buffer.concat([bytesField(1, "some-job"), bytesField(2, "a.txt"), varintField(4, value)]) },
-  { rpc: "ReadOutput", path: "offset", named: "offset", request: (value) => Buffer.concat([bytesField(1, "some-job"), varintField(2, 1n), varintField(3, value)]) },
+  {
+    rpc: "StreamJob",
+    path: "after_seq",
+    named: "after_seq",
+    request: (value) => Buffer.concat([bytesField(2, "some-job"), varintField(3, value)]),
+  },
+  {
+    rpc: "ReadArtifact",
+    path: "offset",
+    named: "offset",
+    request: (value) => Buffer.concat([bytesField(1, "some-job"), bytesField(2, "a.txt"), varintField(3, value)]),
+  },
+  {
+    rpc: "ReadArtifact",
+    path: "length",
+    named: "length",
+    request: (value) => Buffer.concat([bytesField(1, "some-job"), bytesField(2, "a.txt"), varintField(4, value)]),
+  },
+  {
+    rpc: "ReadOutput",
+    path: "offset",
+    named: "offset",
+    request: (value) => Buffer.concat([bytesField(1, "some-job"), varintField(2, 1n), varintField(3, value)]),
+  },
 ];
 
 /** The 64-bit fields reachable from each RPC's request, read from the proto itself. */
 function int64RequestFields(): string[] {
   type Descriptor = { field: Array<{ name: string; type: string; typeName: string }>; nestedType: Descriptor[]; name: string };
   const messageOf = (typeName: string, parent: Descriptor): Descriptor =>
-    parent.nestedType.find((nested) => nested.name === typeName) ?? ((CONTRACT[`${PACKAGE}.${typeName}`] as { type: unknown }).type as Descriptor);
+    parent.nestedType.find((nested) => nested.name === typeName) ??
+    ((CONTRACT[`${PACKAGE}.${typeName}`] as { type: unknown }).type as Descriptor);
   const walk = (message: Descriptor, prefix: string): string[] =>
     message.field.flatMap((field) => {
       if (field.type === "TYPE_MESSAGE") return walk(messageOf(field.typeName, message), `${prefix}${field.name}.`);
@@ -88,7 +110,9 @@ function send(rpc: string, bytes: Buffer): Promise<{ code: number; details: stri
   const path = `/${SERVICE}/${rpc}`;
   return new Promise((resolve) => {
     if (!STREAMING.has(rpc)) {
-      raw.makeUnaryRequest(path, asIs, asIs, bytes, new Metadata(), {}, (error: ServiceError | null) => resolve({ code: error?.code ?? 0, details: error?.details ?? "" }));
+      raw.makeUnaryRequest(path, asIs, asIs, bytes, new Metadata(), {}, (error: ServiceError | null) =>
+        resolve({ code: error?.code ?? 0, details: error?.details ?? "" }),
+      );
       return;
     }
     const call = raw.makeServerStreamRequest(path, asIs, asIs, bytes, new Metadata(), {});
@@ -103,14 +127,15 @@ describe("64-bit request fields beyond JavaScript's safe integers", () => {
     expect(CASES.map(({ rpc, path }) => `${rpc} ${path}`).sort()).toEqual(int64RequestFields().sort());
   });
 
-  it.each(CASES.flatMap((entry) => [2n ** 64n - 1n, 2n ** 53n + 1n].map((value) => [`${entry.rpc} ${entry.path} = ${value}`, entry, value] as const)))(
-    "%s is INVALID_ARGUMENT naming the field and the value",
-    async (_name, { rpc, named, request }, value) => {
-      const { code, details } = await send(rpc, request(value));
-      expect({ code, field: details.split(":")[0] }).toEqual({ code: INVALID_ARGUMENT, field: named });
-      expect(details).toContain(String(value));
-    },
-  );
+  it.each(
+    CASES.flatMap((entry) =>
+      [2n ** 64n - 1n, 2n ** 53n + 1n].map((value) => [`${entry.rpc} ${entry.path} = ${value}`, entry, value] as const),
+    ),
+  )("%s is INVALID_ARGUMENT naming the field and the value", async (_name, { rpc, named, request }, value) => {
+    const { code, details } = await send(rpc, request(value));
+    expect({ code, field: details.split(":")[0] }).toEqual({ code: INVALID_ARGUMENT, field: named });
+    expect(details).toContain(String(value));
+  });
 });
 
 describe("bytes that are not a request message", () => {
@@ -120,10 +145,13 @@ describe("bytes that are not a request message", () => {
     ["wire type 7", Buffer.from([0x0f])],
   ];
 
-  it.each(Object.keys(RPCS).flatMap((rpc) => MALFORMED.map(([what, bytes]) => [`${rpc} with ${what}`, rpc, bytes] as const)))("%s is INVALID_ARGUMENT", async (_name, rpc, bytes) => {
-    const { code, details } = await send(rpc, bytes);
-    expect({ code, field: details.split(":")[0] }).toEqual({ code: INVALID_ARGUMENT, field: "request" });
-  });
+  it.each(Object.keys(RPCS).flatMap((rpc) => MALFORMED.map(([what, bytes]) => [`${rpc} with ${what}`, rpc, bytes] as const)))(
+    "%s is INVALID_ARGUMENT",
+    async (_name, rpc, bytes) => {
+      const { code, details } = await send(rpc, bytes);
+      expect({ code, field: details.split(":")[0] }).toEqual({ code: INVALID_ARGUMENT, field: "request" });
+    },
+  );
 
   it("leave the worker serving", async () => {
     const result = await t.client.run({ command: "echo still serving", limits: { timeoutMs: 30_000 } });

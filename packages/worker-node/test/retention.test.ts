@@ -47,7 +47,9 @@ describe("finished results are kept, then dropped", () => {
       const first = await t.client.run({ command: "head -c 100000 /dev/zero" });
       await t.client.run({ command: "head -c 100000 /dev/zero" });
       const error = await notFound(t.client.job(first.jobId));
-      expect(error.message).toMatch(/its result was dropped to stay within session\.result_budget_bytes \(150000 bytes\): collect results sooner or raise it/);
+      expect(error.message).toMatch(
+        /its result was dropped to stay within session\.result_budget_bytes \(150000 bytes\): collect results sooner or raise it/,
+      );
       // An id this worker never saw still gets the plain answer.
       expect((await notFound(t.client.job("never-dispatched"))).message).not.toMatch(/its result was dropped/);
     } finally {

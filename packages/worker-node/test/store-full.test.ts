@@ -5,7 +5,8 @@ import { startTestWorker, type TestWorker } from "./harness.js";
 
 /** Mounting a small tmpfs over the worker's store needs root; under CI=true the suite never skips. */
 const asRoot = process.getuid?.() === 0 || process.env.CI === "true" ? describe : describe.skip;
-if (process.getuid?.() !== 0 && process.env.CI !== "true") console.warn("store-full tests skipped: they mount a tmpfs, which needs root (CI=true makes them mandatory)");
+if (process.getuid?.() !== 0 && process.env.CI !== "true")
+  console.warn("store-full tests skipped: they mount a tmpfs, which needs root (CI=true makes them mandatory)");
 
 let t: TestWorker;
 let store: string | undefined;

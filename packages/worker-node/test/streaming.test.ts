@@ -15,7 +15,10 @@ describe("output is live and never lost", () => {
     // The worker shares this jest process: what other suites left in its heap is not the worker's, so
     // only the growth during this job counts.
     const rssBefore = (await t.client.metrics()).rssBytes;
-    const job = await t.client.dispatch({ command: `head -c ${size} /dev/urandom | od -An -v -tx1 | head -c ${size}`, limits: { maxOutput: "64MiB" } });
+    const job = await t.client.dispatch({
+      command: `head -c ${size} /dev/urandom | od -An -v -tx1 | head -c ${size}`,
+      limits: { maxOutput: "64MiB" },
+    });
     let expectedOffset = 0;
     let received = 0;
     for await (const event of job.events()) {
@@ -34,7 +37,10 @@ describe("output is live and never lost", () => {
   });
 
   it("streams a 10 MB line without a newline and binary bytes unchanged; the result keeps the head", async () => {
-    const job = await t.client.dispatch({ command: "head -c 10000000 /dev/zero | tr '\\0' a; printf '\\377\\000\\001'", limits: { maxOutput: "32MiB" } });
+    const job = await t.client.dispatch({
+      command: "head -c 10000000 /dev/zero | tr '\\0' a; printf '\\377\\000\\001'",
+      limits: { maxOutput: "32MiB" },
+    });
     let total = 0;
     let tail = Buffer.alloc(0);
     for await (const event of job.events()) {
@@ -68,7 +74,23 @@ describe("output is live and never lost", () => {
     const raw = new WorkerServiceClient(t.worker.address, credentials.createInsecure());
     try {
       const events: WireJobEvent[] = [];
-      const call = raw.streamJob({ target: { $case: "spec", value: { jobId: "", command: "sleep 1", argv: [], files: new Map(), fileModes: new Map(), env: new Map(), cwd: "", stdin: Buffer.alloc(0), artifacts: [] } }, afterSeq: "0" });
+      const call = raw.streamJob({
+        target: {
+          $case: "spec",
+          value: {
+            jobId: "",
+            command: "sleep 1",
+            argv: [],
+            files: new Map(),
+            fileModes: new Map(),
+            env: new Map(),
+            cwd: "",
+            stdin: Buffer.alloc(0),
+            artifacts: [],
+          },
+        },
+        afterSeq: "0",
+      });
       call.on("data", (response: { event: WireJobEvent }) => events.push(response.event));
       await new Promise((resolve) => call.on("end", resolve));
       const keepalives = events.filter((event) => event.kind?.$case === "keepalive");

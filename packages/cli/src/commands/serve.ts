@@ -8,7 +8,8 @@ import { closeInheritedDescriptors } from "../close-inherited-descriptors.js";
  */
 export async function serve(configArgs: string[]): Promise<number> {
   const closed = closeInheritedDescriptors();
-  const notes = closed.length > 0 ? [`closed descriptors inherited from the worker's parent, so no job gets them: ${closed.join(", ")}`] : [];
+  const notes =
+    closed.length > 0 ? [`closed descriptors inherited from the worker's parent, so no job gets them: ${closed.join(", ")}`] : [];
   const worker = await startWorker({ argv: configArgs, env: process.env, cwd: process.cwd(), notes });
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -104,13 +104,10 @@ describe("resolveBaseDir", () => {
     expect(result.note).toContain(result.dir);
   });
 
-  it.each([{}, { XDG_STATE_HOME: "relative/state" }])(
-    "falls back to the temp dir when XDG gives none (%p)",
-    async (env) => {
-      const result = await resolveBaseDir(DEFAULT_DIR, "default", { cwd: "/", env, probe: probeDenying(DEFAULT_DIR) });
-      expect(result.dir).toBe(join(tmpdir(), `opencode-worker-${process.getuid?.()}`, "sessions"));
-    },
-  );
+  it.each([{}, { XDG_STATE_HOME: "relative/state" }])("falls back to the temp dir when XDG gives none (%p)", async (env) => {
+    const result = await resolveBaseDir(DEFAULT_DIR, "default", { cwd: "/", env, probe: probeDenying(DEFAULT_DIR) });
+    expect(result.dir).toBe(join(tmpdir(), `opencode-worker-${process.getuid?.()}`, "sessions"));
+  });
 
   it("fails when the fallback is not writable either", async () => {
     const probe = probeDenying(DEFAULT_DIR, "/home/me/.local/state/opencode-worker/sessions");
@@ -121,7 +118,9 @@ describe("resolveBaseDir", () => {
 
   it("fails naming the path when a probe does not answer by the deadline (a hung file system)", async () => {
     const hung: DirProbe = () => new Promise(() => {});
-    const error = await resolveBaseDir("/mnt/hung/sessions", "cli", { cwd: "/", env, probe: hung, deadlineMs: 50 }).catch((e: unknown) => e);
+    const error = await resolveBaseDir("/mnt/hung/sessions", "cli", { cwd: "/", env, probe: hung, deadlineMs: 50 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toEqual(expect.objectContaining({ name: "ConfigError", key: "session.base_dir", value: "/mnt/hung/sessions" }));
     expect((error as Error).message).toContain("/mnt/hung/sessions did not respond within 0.05 s");
   });

@@ -148,7 +148,10 @@ function withDeadline(probe: DirProbe, deadlineMs: number): DirProbe {
   return async (dir) => {
     const controller = new AbortController();
     const deadline = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason)));
-    const timer = setTimeout(() => controller.abort(new Error(`${dir} did not respond within ${deadlineMs / 1000} s (a hung file system?)`)), deadlineMs);
+    const timer = setTimeout(
+      () => controller.abort(new Error(`${dir} did not respond within ${deadlineMs / 1000} s (a hung file system?)`)),
+      deadlineMs,
+    );
     try {
       await Promise.race([probe(dir, controller.signal), deadline]);
     } finally {

@@ -52,9 +52,7 @@ describe("coerce", () => {
     ["grpc.host", 127],
     ["security.sandbox_uid_base", "0"],
   ])("rejects %s = %p with a ConfigError naming the key, value and source", (name, value) => {
-    expect(() => coerce(setting(name, value))).toThrow(
-      expect.objectContaining({ name: "ConfigError", key: name, value, source: "test" }),
-    );
+    expect(() => coerce(setting(name, value))).toThrow(expect.objectContaining({ name: "ConfigError", key: name, value, source: "test" }));
   });
 
   it("accepts every option's own default", () => {

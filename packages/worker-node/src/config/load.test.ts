@@ -146,39 +146,23 @@ describe("loadConfig", () => {
         { env: { OPENCODE_WORKER_WORKER_CONCURRENCY: "abc" } },
         { key: "worker.concurrency", value: "abc", source: "env OPENCODE_WORKER_WORKER_CONCURRENCY" },
       ],
-      [
-        "a value out of range",
-        { argv: ["--worker.concurrency=0"] },
-        { key: "worker.concurrency", value: "0", source: "cli" },
-      ],
+      ["a value out of range", { argv: ["--worker.concurrency=0"] }, { key: "worker.concurrency", value: "0", source: "cli" }],
       ["a port above 65535", { argv: ["--grpc.port", "65536"] }, { key: "grpc.port", source: "cli" }],
       ["a bad enum", { argv: ["--logging.level=loud"] }, { key: "logging.level", value: "loud", source: "cli" }],
-      [
-        "a bad byte size",
-        { argv: ["--session.max_files_bytes=lots"] },
-        { key: "session.max_files_bytes", value: "lots", source: "cli" },
-      ],
+      ["a bad byte size", { argv: ["--session.max_files_bytes=lots"] }, { key: "session.max_files_bytes", value: "lots", source: "cli" }],
       ["an unknown key", { argv: ["--worker.concurency=8"] }, { key: "worker.concurency", source: "cli" }],
       [
         "an unknown section",
         { env: { OPENCODE_WORKER_WROKER_CONCURRENCY: "8" } },
         { key: "wroker.concurrency", source: "env OPENCODE_WORKER_WROKER_CONCURRENCY" },
       ],
-      [
-        "a bad value in overrides",
-        { overrides: { grpc: { port: -1 } } },
-        { key: "grpc.port", value: -1, source: "overrides" },
-      ],
+      ["a bad value in overrides", { overrides: { grpc: { port: -1 } } }, { key: "grpc.port", value: -1, source: "overrides" }],
       [
         "a bad value a higher source replaces",
         { env: { OPENCODE_WORKER_WORKER_CONCURRENCY: "abc" }, argv: ["--worker.concurrency=8"] },
         { key: "worker.concurrency", source: "env OPENCODE_WORKER_WORKER_CONCURRENCY" },
       ],
-      [
-        "a default above its maximum",
-        { argv: ["--governance.default_cpu=4"] },
-        { key: "governance.default_cpu", value: 4, source: "cli" },
-      ],
+      ["a default above its maximum", { argv: ["--governance.default_cpu=4"] }, { key: "governance.default_cpu", value: 4, source: "cli" }],
       [
         "a maximum lowered below the default",
         { env: { OPENCODE_WORKER_GOVERNANCE_MAX_PIDS: "100" } },
@@ -189,20 +173,14 @@ describe("loadConfig", () => {
         { overrides: { governance: { default_timeout_ms: 10_000, max_timeout_ms: 5_000 } } },
         { key: "governance.default_timeout_ms", value: 10_000, source: "overrides" },
       ],
-      [
-        "a missing --config file",
-        { argv: ["--config=nope.json"] },
-        { key: "config", value: "nope.json", source: "cli" },
-      ],
+      ["a missing --config file", { argv: ["--config=nope.json"] }, { key: "config", value: "nope.json", source: "cli" }],
     ])("%s", async (_case, options, fields) => {
       await expect(load(options)).rejects.toEqual(configError(fields));
     });
 
     it("a wrong type in the file", async () => {
       const file = await writeConfigFile({ security: { trusted_jobs: "yes" } });
-      await expect(load()).rejects.toEqual(
-        configError({ key: "security.trusted_jobs", value: "yes", source: `file ${file}` }),
-      );
+      await expect(load()).rejects.toEqual(configError({ key: "security.trusted_jobs", value: "yes", source: `file ${file}` }));
     });
 
     it("an unknown section in the file", async () => {

@@ -314,8 +314,7 @@ export function findOption(name: string, value: unknown, source: string): Config
   const dot = name.indexOf(".");
   const section = dot === -1 ? name : name.slice(0, dot);
   const key = dot === -1 ? "" : name.slice(dot + 1);
-  const suggestion =
-    closestName(name, OPTIONS_BY_NAME.keys()) ?? CONFIG_OPTIONS.find((other) => other.key === key)?.name;
+  const suggestion = closestName(name, OPTIONS_BY_NAME.keys()) ?? CONFIG_OPTIONS.find((other) => other.key === key)?.name;
   const problem = Object.hasOwn(SECTIONS, section) ? "unknown key" : "unknown section";
   throw new ConfigError(name, value, source, `${problem}${didYouMean(suggestion)}`);
 }

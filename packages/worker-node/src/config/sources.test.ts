@@ -64,9 +64,7 @@ describe("readSources: env", () => {
       OPENCODE_WORKER_LOGGING_LEVEL: undefined,
       PATH: "/usr/bin",
     };
-    expect(await read({ env })).toEqual([
-      "session.max_artifacts_total_bytes=1GiB@env OPENCODE_WORKER_SESSION_MAX_ARTIFACTS_TOTAL_BYTES",
-    ]);
+    expect(await read({ env })).toEqual(["session.max_artifacts_total_bytes=1GiB@env OPENCODE_WORKER_SESSION_MAX_ARTIFACTS_TOTAL_BYTES"]);
   });
 
   it.each([
@@ -87,10 +85,7 @@ describe("readSources: config file", () => {
     const readFile = files({ [defaultFile]: '{"worker": {"concurrency": 8}, "session": {"base_dir": "/x"}}' });
     const sources = await readSources(inputs({ readFile }));
     expect(sources.file).toBe(defaultFile);
-    expect(await read({ readFile })).toEqual([
-      `worker.concurrency=8@file ${defaultFile}`,
-      `session.base_dir=/x@file ${defaultFile}`,
-    ]);
+    expect(await read({ readFile })).toEqual([`worker.concurrency=8@file ${defaultFile}`, `session.base_dir=/x@file ${defaultFile}`]);
   });
 
   it("is fine without a default file", async () => {
@@ -116,9 +111,7 @@ describe("readSources: config file", () => {
     const readFile = async () => {
       throw Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
     };
-    await expect(readSources(inputs({ readFile }))).rejects.toEqual(
-      configError({ key: "config", source: `file ${defaultFile}` }),
-    );
+    await expect(readSources(inputs({ readFile }))).rejects.toEqual(configError({ key: "config", source: `file ${defaultFile}` }));
   });
 
   it.each([
@@ -129,9 +122,7 @@ describe("readSources: config file", () => {
     ['{"worker": {"concurency": 8}}', "worker.concurency"],
   ])("rejects the file %s naming %s and the file", async (text, key) => {
     const readFile = files({ [defaultFile]: text });
-    await expect(readSources(inputs({ readFile }))).rejects.toEqual(
-      configError({ key, source: `file ${defaultFile}` }),
-    );
+    await expect(readSources(inputs({ readFile }))).rejects.toEqual(configError({ key, source: `file ${defaultFile}` }));
   });
 });
 
@@ -151,8 +142,6 @@ describe("readSources: priority", () => {
 
   it("rejects unknown names in overrides", async () => {
     const overrides = { grpc: { prot: 1 } } as never;
-    await expect(readSources(inputs({ overrides }))).rejects.toEqual(
-      configError({ key: "grpc.prot", source: "overrides" }),
-    );
+    await expect(readSources(inputs({ overrides }))).rejects.toEqual(configError({ key: "grpc.prot", source: "overrides" }));
   });
 });

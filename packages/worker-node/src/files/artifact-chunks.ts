@@ -6,9 +6,15 @@ import type { CollectedArtifact } from "./collect-artifacts.js";
  * shorter), the same whether it is held in memory or stored: ReadArtifact cannot tell them apart.
  * Breaking out of the iteration closes the stored file.
  */
-export async function* artifactChunks(artifact: CollectedArtifact, start: number, end: number, chunkBytes: number): AsyncGenerator<Buffer, void, undefined> {
+export async function* artifactChunks(
+  artifact: CollectedArtifact,
+  start: number,
+  end: number,
+  chunkBytes: number,
+): AsyncGenerator<Buffer, void, undefined> {
   if (artifact.content !== undefined) {
-    for (let position = start; position < end; position += chunkBytes) yield artifact.content.subarray(position, Math.min(end, position + chunkBytes));
+    for (let position = start; position < end; position += chunkBytes)
+      yield artifact.content.subarray(position, Math.min(end, position + chunkBytes));
     return;
   }
   yield* createReadStream(artifact.storedPath, { start, end: end - 1, highWaterMark: chunkBytes }) as AsyncIterable<Buffer>;

@@ -33,7 +33,15 @@ afterEach(() => {
 }, 120_000);
 
 function options(overrides: Partial<CollectOptions> = {}): CollectOptions {
-  return { patterns: [], maxArtifacts: 100, maxArtifactBytes: 1 << 20, maxTotalBytes: 1 << 22, inlineBytes: 16, storeDir: store, ...overrides };
+  return {
+    patterns: [],
+    maxArtifacts: 100,
+    maxArtifactBytes: 1 << 20,
+    maxTotalBytes: 1 << 22,
+    inlineBytes: 16,
+    storeDir: store,
+    ...overrides,
+  };
 }
 
 const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
@@ -230,7 +238,10 @@ describe("collectArtifacts", () => {
       for (let file = 0; file < 1000; file++) writeFileSync(join(output, `d${dir}`, `f${file}`), `${dir}-${file}`);
     }
     const started = performance.now();
-    const { artifacts, skipped } = await collectArtifacts(output, options({ maxArtifacts: 200_000, inlineBytes: 64, maxTotalBytes: 1 << 30 }));
+    const { artifacts, skipped } = await collectArtifacts(
+      output,
+      options({ maxArtifacts: 200_000, inlineBytes: 64, maxTotalBytes: 1 << 30 }),
+    );
     const seconds = (performance.now() - started) / 1000;
     console.info(`collectArtifacts: 100,000 tiny files in ${seconds.toFixed(2)} s`);
     expect(skipped).toEqual([]);

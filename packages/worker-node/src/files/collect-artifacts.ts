@@ -161,8 +161,13 @@ class Collector {
 
   result(): CollectedArtifacts {
     const skipped = [...this.skipped];
-    if (this.unlistedSkips > 0) skipped.push({ path: "...", reason: `${this.unlistedSkips} more files skipped (only the first ${MAX_LISTED_SKIPS} are listed)` });
-    return { artifacts: this.artifacts, skipped, ...(this.storeFailure !== undefined && this.unstored > 0 && { storeFailure: { reason: this.storeFailure, files: this.unstored } }) };
+    if (this.unlistedSkips > 0)
+      skipped.push({ path: "...", reason: `${this.unlistedSkips} more files skipped (only the first ${MAX_LISTED_SKIPS} are listed)` });
+    return {
+      artifacts: this.artifacts,
+      skipped,
+      ...(this.storeFailure !== undefined && this.unstored > 0 && { storeFailure: { reason: this.storeFailure, files: this.unstored } }),
+    };
   }
 
   async walk(outputDir: string): Promise<void> {
@@ -171,7 +176,12 @@ class Collector {
       cursor = DirectoryCursor.open(outputDir);
     } catch (error) {
       const code = errnoCode(error);
-      return this.skip(".", code === "ENOTDIR" || code === "ELOOP" ? "the output dir is not a directory (replaced by a link or a file)" : `the output dir cannot be read (${code})`);
+      return this.skip(
+        ".",
+        code === "ENOTDIR" || code === "ELOOP"
+          ? "the output dir is not a directory (replaced by a link or a file)"
+          : `the output dir cannot be read (${code})`,
+      );
     }
     try {
       // Depth-first: each directory popped is a child of the cursor's directory or of one of its
@@ -373,7 +383,7 @@ class Collector {
 
 function writeAll(store: number, chunk: Buffer): void {
   try {
-    for (let written = 0; written < chunk.length; ) written += writeSync(store, chunk, written);
+    for (let written = 0; written < chunk.length;) written += writeSync(store, chunk, written);
   } catch (error) {
     throw new StoreError(errnoCode(error));
   }

@@ -115,7 +115,9 @@ function identityOf(stats: Stats): { dev: number; ino: number } {
 }
 
 /** The reason a non-regular entry is skipped, named by its lstat-level type (an lstat, an fstat, or readdir's). */
-export function kindOf(stats: Pick<Stats, "isSymbolicLink" | "isDirectory" | "isFIFO" | "isSocket" | "isCharacterDevice" | "isBlockDevice">): string {
+export function kindOf(
+  stats: Pick<Stats, "isSymbolicLink" | "isDirectory" | "isFIFO" | "isSocket" | "isCharacterDevice" | "isBlockDevice">,
+): string {
   if (stats.isSymbolicLink()) return "symlink";
   if (stats.isDirectory()) return "directory";
   if (stats.isFIFO()) return "fifo";

@@ -29,7 +29,8 @@ export function compileGlob(pattern: string): GlobMatcher {
   };
 }
 
-type Token = { kind: "literal"; char: string } | { kind: "any" } | { kind: "star" } | { kind: "class"; negated: boolean; ranges: [string, string][] };
+type Token =
+  { kind: "literal"; char: string } | { kind: "any" } | { kind: "star" } | { kind: "class"; negated: boolean; ranges: [string, string][] };
 type Segment = "**" | Token[];
 
 function compileSegment(text: string): Segment {
@@ -114,22 +115,37 @@ function findUnescaped(text: string, char: string, from: number): number {
 
 /** `**` against path segments, with the same backtrack-to-the-last-star walk as within a segment. */
 function matchSegments(segments: readonly Segment[], names: readonly string[]): boolean {
-  return wildcardWalk(segments.length, names.length, (s) => segments[s] === "**", (s, n) => {
-    const segment = segments[s] as Segment;
-    return segment !== "**" && matchTokens(segment, names[n] as string);
-  });
+  return wildcardWalk(
+    segments.length,
+    names.length,
+    (s) => segments[s] === "**",
+    (s, n) => {
+      const segment = segments[s] as Segment;
+      return segment !== "**" && matchTokens(segment, names[n] as string);
+    },
+  );
 }
 
 function matchTokens(tokens: readonly Token[], name: string): boolean {
   const chars = [...name];
-  return wildcardWalk(tokens.length, chars.length, (t) => tokens[t]?.kind === "star", (t, c) => matchesOne(tokens[t] as Token, chars[c] as string));
+  return wildcardWalk(
+    tokens.length,
+    chars.length,
+    (t) => tokens[t]?.kind === "star",
+    (t, c) => matchesOne(tokens[t] as Token, chars[c] as string),
+  );
 }
 
 /**
  * The linear wildcard walk: advance on single matches; on a star remember where it was and let it
  * swallow one more item each time a later mismatch sends us back. Never worse than O(p x n).
  */
-function wildcardWalk(patternLength: number, subjectLength: number, isStar: (p: number) => boolean, matchesAt: (p: number, s: number) => boolean): boolean {
+function wildcardWalk(
+  patternLength: number,
+  subjectLength: number,
+  isStar: (p: number) => boolean,
+  matchesAt: (p: number, s: number) => boolean,
+): boolean {
   let p = 0;
   let s = 0;
   let starP = -1;

@@ -80,7 +80,12 @@ async function removeEntries(cursor: DirectoryCursor, pacer: EventLoopPacer): Pr
     for (let entry = handle.readSync() as Dirent<Buffer> | null; entry !== null; entry = handle.readSync() as Dirent<Buffer> | null) {
       // readdir's d_type is the entry itself (lstat-level): a link to a directory is unlinked, never entered.
       if (!entry.isDirectory()) others.push(entry.name);
-      else subdirectories.push({ path: parent.path === "" ? lossy.decode(entry.name) : `${parent.path}/${lossy.decode(entry.name)}`, name: entry.name, parent });
+      else
+        subdirectories.push({
+          path: parent.path === "" ? lossy.decode(entry.name) : `${parent.path}/${lossy.decode(entry.name)}`,
+          name: entry.name,
+          parent,
+        });
       await pacer.pace();
     }
   } finally {

@@ -1,8 +1,8 @@
 import type { IsolationMode, WorkerConfig } from "../config/worker-config.js";
 import type { Logger } from "../logging/logger.js";
 import type { SandboxDriver } from "./driver.js";
-import { probeIsolation, type ProbeOptions } from "./probe.js";
-import { ProcessDriver } from "./process-driver.js";
+import { probeIsolation, type ProbeOptions } from "./bwrap/probe.js";
+import { ProcessDriver } from "./process/driver.js";
 
 export interface IsolationReport {
   mode: IsolationMode;
@@ -27,11 +27,7 @@ const RANK: Record<IsolationMode, number> = { none: 0, reduced: 1, sandbox: 2 };
  * - process: the process driver, only with `security.trusted_jobs`.
  * A mode below `security.min_isolation` is refused, whatever the driver.
  */
-export async function selectDriver(
-  config: WorkerConfig,
-  log: Logger,
-  options: ProbeOptions = {},
-): Promise<IsolationReport> {
+export async function selectDriver(config: WorkerConfig, log: Logger, options: ProbeOptions = {}): Promise<IsolationReport> {
   const { driver: wanted, trustedJobs, minIsolation } = config.security;
   let report: IsolationReport;
   let reason: string | undefined;

@@ -52,7 +52,9 @@ describe("checkCommand: allowed commands", () => {
   });
 
   it("allows bash constructs when the shell is bash", async () => {
-    await expect(checkCommand({ command: '[[ -f x ]] && let "n = $(wc -l < x)"; declare -a xs=(1 "$(pwd)")' }, bash)).resolves.toBeUndefined();
+    await expect(
+      checkCommand({ command: '[[ -f x ]] && let "n = $(wc -l < x)"; declare -a xs=(1 "$(pwd)")' }, bash),
+    ).resolves.toBeUndefined();
   });
 
   it("an argv job checks argv[0] by the same rules", async () => {

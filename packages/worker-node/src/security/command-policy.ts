@@ -3,9 +3,9 @@ import { CommandDeniedError, showWord, type CommandDenialReason } from "./comman
 import { ALWAYS_DENIED, RUNNER_BUILTINS, SAFE_BUILTINS, SYSTEM_BIN_DIRS } from "./command-rules.js";
 import { isWrapper, wrappedRuns, type CommandLookup, type WrappedRun } from "./command-wrappers.js";
 import { dangerousCommand, dangerousPipeline, dangerousRedirect, forkBomb, type DangerousMatch } from "./dangerous-patterns.js";
-import { literalWord, wordsOf, type ShellCommand, type ShellDialect, type ShellList, type ShellWord } from "./shell-ast.js";
-import { parseVerifiedShell } from "./shell-structure.js";
-import { loadShellSyntax } from "./shell-syntax.js";
+import { literalWord, wordsOf, type ShellCommand, type ShellDialect, type ShellList, type ShellWord } from "./shell/ast.js";
+import { parseVerifiedShell } from "./shell/structure.js";
+import { loadShellSyntax } from "./shell/syntax.js";
 
 /**
  * The command policy: a GUARD, NOT A SANDBOX. It catches an agent's mistakes and obvious abuse before
@@ -16,7 +16,7 @@ import { loadShellSyntax } from "./shell-syntax.js";
  *
  * How a shell line is read: `/bin/sh -c` runs it, and /bin/sh is dash, so it is parsed as POSIX sh
  * (`policy.shell` says otherwise). Our parser builds the tree and mvdan/sh confirms it (see
- * shell-structure.ts). Every command word is checked: pipelines, `&&`/`||`/`;` lists, subshells, groups,
+ * shell/structure.ts). Every command word is checked: pipelines, `&&`/`||`/`;` lists, subshells, groups,
  * if/while/until/for/case bodies, function bodies, `$(...)`, backquotes, process substitutions, and the
  * substitutions inside `${...}`, `$((...))`, here-documents, assignments and redirect targets.
  *
@@ -198,11 +198,19 @@ class Walker {
     const context = `${via}${this.script.where}`;
     const word = first.literal;
     if (word === undefined || first.expands || (placeholder !== undefined && word.includes(placeholder))) {
-      throw this.denied("dynamic_command_word", first.raw, `the command word ${showWord(first.raw)}${context} is only known at run time; write the program's name literally`);
+      throw this.denied(
+        "dynamic_command_word",
+        first.raw,
+        `the command word ${showWord(first.raw)}${context} is only known at run time; write the program's name literally`,
+      );
     }
     const name = this.resolve(word, context);
     if (ALWAYS_DENIED.has(name.base)) {
-      throw this.denied("always_denied", first.raw, `${showWord(first.raw)}${context} is never allowed: a job runs as its sandbox user and cannot change it`);
+      throw this.denied(
+        "always_denied",
+        first.raw,
+        `${showWord(first.raw)}${context} is never allowed: a job runs as its sandbox user and cannot change it`,
+      );
     }
     this.refuseDangerous(dangerousCommand(name.base, args));
     if (name.kind === "own-file") return;
@@ -218,7 +226,11 @@ class Walker {
           : word === "[[" && this.script.dialect === "posix"
             ? " (`[[` is bash syntax and commands run under /bin/sh: use `[ ... ]` or `bash -c`)"
             : "";
-      throw this.denied("not_allowlisted", first.raw, `${showWord(first.raw)}${context} is not in governance.command_allowlist${hint}; use an allowed tool or ask the operator to add it`);
+      throw this.denied(
+        "not_allowlisted",
+        first.raw,
+        `${showWord(first.raw)}${context} is not in governance.command_allowlist${hint}; use an allowed tool or ask the operator to add it`,
+      );
     }
     if (isWrapper(name.base)) this.wrapped(name.base, args);
   }
@@ -230,7 +242,11 @@ class Walker {
     const base = posix.basename(normalized);
     if (!word.startsWith("/")) {
       if (normalized === ".." || normalized.startsWith("../")) {
-        throw this.denied("not_allowlisted", word, `${showWord(word)}${context} leaves the work dir; run the job's own files by a path inside it`);
+        throw this.denied(
+          "not_allowlisted",
+          word,
+          `${showWord(word)}${context} leaves the work dir; run the job's own files by a path inside it`,
+        );
       }
       return { kind: "own-file", base };
     }
@@ -267,7 +283,11 @@ class Walker {
         return;
       }
       case "unanalysable":
-        throw this.denied("unanalysable", run.word.raw, `the command policy cannot analyse ${showWord(run.word.raw)}${via}${this.script.where}: ${run.detail}`);
+        throw this.denied(
+          "unanalysable",
+          run.word.raw,
+          `the command policy cannot analyse ${showWord(run.word.raw)}${via}${this.script.where}: ${run.detail}`,
+        );
     }
   }
 
@@ -292,12 +312,22 @@ class Walker {
   private builtinOperands(name: string, args: readonly ShellWord[], context: string): void {
     const evaluated = NAME_OPERANDS[name]?.(args).find((operand) => /\$\(|`/.test(operand));
     if (evaluated !== undefined) {
-      throw this.denied("dynamic_command_word", evaluated, `\`${name}\`${context} would evaluate ${showWord(evaluated)} as a name, running the command substitution in it`);
+      throw this.denied(
+        "dynamic_command_word",
+        evaluated,
+        `\`${name}\`${context} would evaluate ${showWord(evaluated)} as a name, running the command substitution in it`,
+      );
     }
   }
 
   private refuseDangerous(match: DangerousMatch | undefined): void {
-    if (match) throw this.denied("dangerous_pattern", match.word, `refused: ${match.pattern}, at ${showWord(match.word)}${this.script.where}`, match.pattern);
+    if (match)
+      throw this.denied(
+        "dangerous_pattern",
+        match.word,
+        `refused: ${match.pattern}, at ${showWord(match.word)}${this.script.where}`,
+        match.pattern,
+      );
   }
 
   private denied(reason: CommandDenialReason, word: string, message: string, pattern?: string): CommandDeniedError {

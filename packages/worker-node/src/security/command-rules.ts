@@ -1,4 +1,4 @@
-import type { ShellDialect } from "./shell-ast.js";
+import type { ShellDialect } from "./shell/ast.js";
 
 /**
  * The fixed vocabulary of the command policy: which words are shell builtins, which run other code,
@@ -12,10 +12,45 @@ import type { ShellDialect } from "./shell-ast.js";
  * /bin/rm ls` maps a name to any binary) or enable (loads builtins from a shared object).
  */
 export const SAFE_BUILTINS: ReadonlySet<string> = new Set([
-  ":", "true", "false", "cd", "pwd", "echo", "printf", "test", "[", "read", "mapfile", "readarray",
-  "export", "unset", "set", "shopt", "local", "declare", "typeset", "readonly", "let", "getopts",
-  "exit", "return", "shift", "break", "continue", "wait", "jobs", "kill", "disown", "times", "umask",
-  "ulimit", "type", "pushd", "popd", "dirs", "caller",
+  ":",
+  "true",
+  "false",
+  "cd",
+  "pwd",
+  "echo",
+  "printf",
+  "test",
+  "[",
+  "read",
+  "mapfile",
+  "readarray",
+  "export",
+  "unset",
+  "set",
+  "shopt",
+  "local",
+  "declare",
+  "typeset",
+  "readonly",
+  "let",
+  "getopts",
+  "exit",
+  "return",
+  "shift",
+  "break",
+  "continue",
+  "wait",
+  "jobs",
+  "kill",
+  "disown",
+  "times",
+  "umask",
+  "ulimit",
+  "type",
+  "pushd",
+  "popd",
+  "dirs",
+  "caller",
 ]);
 
 /** Builtins that run a command or a script; the policy checks what they run. */
@@ -44,4 +79,11 @@ export const STDIN_INTERPRETERS: ReadonlySet<string> = new Set(["python", "pytho
  * Where a command given by absolute path may live and still be judged by its basename:
  * `/usr/bin/git` is the `git` the allowlist means; `/tmp/x/git` is not.
  */
-export const SYSTEM_BIN_DIRS: ReadonlySet<string> = new Set(["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"]);
+export const SYSTEM_BIN_DIRS: ReadonlySet<string> = new Set([
+  "/bin",
+  "/sbin",
+  "/usr/bin",
+  "/usr/sbin",
+  "/usr/local/bin",
+  "/usr/local/sbin",
+]);

@@ -1,5 +1,5 @@
 import { OTHER_SHELLS, SHELL_DIALECTS } from "./command-rules.js";
-import type { ShellDialect, ShellWord } from "./shell-ast.js";
+import type { ShellDialect, ShellWord } from "./shell/ast.js";
 
 /**
  * Where a command word is looked up: "shell" (functions, builtins, then PATH), "no-function" (`command
@@ -133,11 +133,19 @@ const WRAPPERS: Readonly<Record<string, (args: readonly ShellWord[]) => WrappedR
     return words.length > 0 ? [{ kind: "command", words, lookup: "external" }] : [];
   },
   nohup: commandAfterOptions({}),
-  timeout: commandAfterOptions({ flags: "v", valued: "ks", longFlags: ["foreground", "preserve-status", "verbose"], longValued: ["kill-after", "signal"] }, 1),
+  timeout: commandAfterOptions(
+    { flags: "v", valued: "ks", longFlags: ["foreground", "preserve-status", "verbose"], longValued: ["kill-after", "signal"] },
+    1,
+  ),
   nice: commandAfterOptions({ valued: "n", numericOption: true, longValued: ["adjustment"] }),
   stdbuf: commandAfterOptions({ valued: "ioe", longValued: ["input", "output", "error"] }),
   setsid: commandAfterOptions({ flags: "cfw", longFlags: ["ctty", "fork", "wait"] }),
-  time: commandAfterOptions({ flags: "pvaq", valued: "fo", longFlags: ["portability", "verbose", "append", "quiet"], longValued: ["format", "output"] }),
+  time: commandAfterOptions({
+    flags: "pvaq",
+    valued: "fo",
+    longFlags: ["portability", "verbose", "append", "quiet"],
+    longValued: ["format", "output"],
+  }),
   exec: commandAfterOptions({ flags: "cl", valued: "a" }),
   xargs: (args) => {
     const options = readOptions(args, {
@@ -151,7 +159,8 @@ const WRAPPERS: Readonly<Record<string, (args: readonly ShellWord[]) => WrappedR
     const words = args.slice(options.operands);
     // -I R, -i[R] and --replace[=R] substitute R (default "{}") in the command with each input item.
     const { values } = options;
-    const placeholder = values.get("I") ?? (values.has("i") || values.has("replace") ? values.get("i") || values.get("replace") || "{}" : undefined);
+    const placeholder =
+      values.get("I") ?? (values.has("i") || values.has("replace") ? values.get("i") || values.get("replace") || "{}" : undefined);
     // Without a command, xargs runs echo.
     return words.length > 0 ? [{ kind: "command", words, lookup: "external", ...(placeholder ? { placeholder } : {}) }] : [];
   },

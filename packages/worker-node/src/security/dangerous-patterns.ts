@@ -1,7 +1,15 @@
 import { posix } from "node:path";
 import { DOWNLOADERS, OTHER_SHELLS, SHELL_DIALECTS, STDIN_INTERPRETERS } from "./command-rules.js";
 import { wrappedRuns } from "./command-wrappers.js";
-import { commandsOf, listsOf, type FunctionDefinition, type ShellList, type ShellPipeline, type ShellRedirect, type ShellWord } from "./shell-ast.js";
+import {
+  commandsOf,
+  listsOf,
+  type FunctionDefinition,
+  type ShellList,
+  type ShellPipeline,
+  type ShellRedirect,
+  type ShellWord,
+} from "./shell/ast.js";
 
 /**
  * Shapes of commands that are destructive whatever the allowlist says, recognised on the parsed
@@ -29,9 +37,15 @@ export function dangerousCommand(name: string, args: readonly ShellWord[]): Dang
     case "find":
       return findDeletesRoot(args);
     case "dd":
-      return firstDeviceWrite("dd of=", args.flatMap((word) => (textOf(word).startsWith("of=") ? [{ word, path: textOf(word).slice(3) }] : [])));
+      return firstDeviceWrite(
+        "dd of=",
+        args.flatMap((word) => (textOf(word).startsWith("of=") ? [{ word, path: textOf(word).slice(3) }] : [])),
+      );
     case "tee":
-      return firstDeviceWrite("tee", args.filter((word) => !textOf(word).startsWith("-")).map((word) => ({ word, path: textOf(word) })));
+      return firstDeviceWrite(
+        "tee",
+        args.filter((word) => !textOf(word).startsWith("-")).map((word) => ({ word, path: textOf(word) })),
+      );
   }
   if (isShellSink(name)) {
     const fetched = args.find((word) => word.substitutions.some(runsDownloader));
@@ -42,7 +56,8 @@ export function dangerousCommand(name: string, args: readonly ShellWord[]): Dang
 
 /** `> /dev/sda` and friends: any write redirect to a device other than the harmless ones. */
 export function dangerousRedirect(redirect: ShellRedirect): DangerousMatch | undefined {
-  const writes = [">", ">>", ">|", "<>", "&>", "&>>"].includes(redirect.op) || (redirect.op === ">&" && !/^(\d+|-)$/.test(textOf(redirect.target)));
+  const writes =
+    [">", ">>", ">|", "<>", "&>", "&>>"].includes(redirect.op) || (redirect.op === ">&" && !/^(\d+|-)$/.test(textOf(redirect.target)));
   return writes ? firstDeviceWrite(redirect.op, [{ word: redirect.target, path: textOf(redirect.target) }]) : undefined;
 }
 
@@ -109,7 +124,8 @@ function commandChain(words: readonly ShellWord[]): { name: string; args: readon
 function runsDownloader(list: ShellList): boolean {
   return commandsOf(list).some(
     (command) =>
-      (command.kind === "simple" && commandChain(command.words).some(({ name }) => DOWNLOADERS.has(name))) || listsOf(command).some(runsDownloader),
+      (command.kind === "simple" && commandChain(command.words).some(({ name }) => DOWNLOADERS.has(name))) ||
+      listsOf(command).some(runsDownloader),
   );
 }
 
@@ -147,7 +163,9 @@ function removesRoot(args: readonly ShellWord[]): DangerousMatch | undefined {
 function findDeletesRoot(args: readonly ShellWord[]): DangerousMatch | undefined {
   const end = args.findIndex((word) => /^[-(!]/.test(textOf(word)));
   const start = args.slice(0, end === -1 ? args.length : end).find((word) => isProtectedTarget(textOf(word)));
-  return start && args.some((word) => textOf(word) === "-delete") ? { pattern: "find -delete from /, a top-level directory or the home directory", word: start.raw } : undefined;
+  return start && args.some((word) => textOf(word) === "-delete")
+    ? { pattern: "find -delete from /, a top-level directory or the home directory", word: start.raw }
+    : undefined;
 }
 
 const SYMBOLIC_CLAUSE = /^([ugoa]*)([-+=])([rwxXst]*|[ugo])$/;

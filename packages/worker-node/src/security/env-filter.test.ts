@@ -32,12 +32,27 @@ describe("buildJobEnv", () => {
   });
 
   it("adds the job's variables and lets it override PATH, HOME and LANG", () => {
-    const env = buildJobEnv(new Map([["PATH", "/opt/bin"], ["LANG", "de_DE.UTF-8"], ["FOO", "bar"], ["LD_PRELOAD", "/work/x.so"]]), base);
+    const env = buildJobEnv(
+      new Map([
+        ["PATH", "/opt/bin"],
+        ["LANG", "de_DE.UTF-8"],
+        ["FOO", "bar"],
+        ["LD_PRELOAD", "/work/x.so"],
+      ]),
+      base,
+    );
     expect(env).toMatchObject({ PATH: "/opt/bin", LANG: "de_DE.UTF-8", FOO: "bar", LD_PRELOAD: "/work/x.so" });
   });
 
   it("treats __proto__ and constructor as plain names", () => {
-    const env = buildJobEnv(new Map([["__proto__", "p"], ["constructor", "c"], ["hasOwnProperty", "h"]]), base);
+    const env = buildJobEnv(
+      new Map([
+        ["__proto__", "p"],
+        ["constructor", "c"],
+        ["hasOwnProperty", "h"],
+      ]),
+      base,
+    );
     expect(Object.getPrototypeOf(env)).toBeNull();
     expect(Object.keys(env)).toEqual(expect.arrayContaining(["__proto__", "constructor", "hasOwnProperty"]));
     expect(env["__proto__"]).toBe("p");

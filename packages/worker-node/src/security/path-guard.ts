@@ -54,7 +54,10 @@ export function validateInputFiles(
   quotas: { readonly maxFiles: number; readonly maxFilesBytes: number },
 ): ValidatedFile[] {
   if (files.size > quotas.maxFiles) {
-    throw invalidArgument("files", `has ${files.size} entries, more than session.max_files (${quotas.maxFiles}); send fewer files or an archive`);
+    throw invalidArgument(
+      "files",
+      `has ${files.size} entries, more than session.max_files (${quotas.maxFiles}); send fewer files or an archive`,
+    );
   }
   let totalBytes = 0;
   for (const content of files.values()) totalBytes += content.byteLength;
@@ -81,7 +84,8 @@ export function validateInputFiles(
   for (const [path, name] of byPath) {
     for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
       const parent = byPath.get(path.slice(0, slash));
-      if (parent !== undefined) throw invalidArgument(`files[${quoteKey(parent)}]`, `is a file, but files[${quoteKey(name)}] needs it to be a directory`);
+      if (parent !== undefined)
+        throw invalidArgument(`files[${quoteKey(parent)}]`, `is a file, but files[${quoteKey(name)}] needs it to be a directory`);
     }
   }
   return validated.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -93,7 +97,10 @@ export function validateInputFiles(
  */
 export function validateArtifactPatterns(patterns: readonly string[]): string[] {
   if (patterns.length > MAX_ARTIFACT_PATTERNS) {
-    throw invalidArgument("artifacts", `has ${patterns.length} patterns, more than ${MAX_ARTIFACT_PATTERNS}; use {a,b} or ** to combine them`);
+    throw invalidArgument(
+      "artifacts",
+      `has ${patterns.length} patterns, more than ${MAX_ARTIFACT_PATTERNS}; use {a,b} or ** to combine them`,
+    );
   }
   return patterns.map((pattern, index) => {
     const field = `artifacts[${index}]`;

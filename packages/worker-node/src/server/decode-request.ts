@@ -28,7 +28,10 @@ export function withSafeDeserializers<T extends Record<string, MethodDefinition>
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         return new UndecodableRequest(
-          invalidArgument("request", `the bytes sent to ${method.path} are not a valid request message (${reason}); encode it from the opencode.worker.v1 protos`),
+          invalidArgument(
+            "request",
+            `the bytes sent to ${method.path} are not a valid request message (${reason}); encode it from the opencode.worker.v1 protos`,
+          ),
         );
       }
     };
@@ -47,7 +50,10 @@ export function decodedRequest<T>(request: T): T {
 export function requestInteger(field: string, sent: string): number {
   const value = Number(sent);
   if (!Number.isSafeInteger(value)) {
-    throw invalidArgument(field, `${sent} is beyond the largest value this worker accepts (${Number.MAX_SAFE_INTEGER}); send a smaller one`);
+    throw invalidArgument(
+      field,
+      `${sent} is beyond the largest value this worker accepts (${Number.MAX_SAFE_INTEGER}); send a smaller one`,
+    );
   }
   return value;
 }

@@ -37,11 +37,16 @@ export function attachEventStream(
   };
   const onDrain = (): void => job.log.onDrain(sink);
   call.on("drain", onDrain);
-  const keepalive = setInterval(() => {
-    if (performance.now() - lastWrite < keepaliveMs) return;
-    lastWrite = performance.now();
-    call.write({ event: { seq: job.log.lastSeq, timestampUnixMs: Date.now(), jobId: job.jobId, kind: { $case: "keepalive", value: {} } } });
-  }, Math.max(100, keepaliveMs / 2));
+  const keepalive = setInterval(
+    () => {
+      if (performance.now() - lastWrite < keepaliveMs) return;
+      lastWrite = performance.now();
+      call.write({
+        event: { seq: job.log.lastSeq, timestampUnixMs: Date.now(), jobId: job.jobId, kind: { $case: "keepalive", value: {} } },
+      });
+    },
+    Math.max(100, keepaliveMs / 2),
+  );
   let unsubscribe: () => void = () => {};
   unsubscribe = job.log.subscribe(sink, afterSeq);
   // Replay may have delivered `completed` already, or the caller has seen everything of an ended job.

@@ -63,7 +63,11 @@ export class WorkerService {
       collect: unary(async ({ jobId, wait }, call) => {
         const job = manager.get(jobId);
         if (!job.result && !wait) {
-          throw new WorkerError("FAILED_PRECONDITION", `job ${jobId} is still ${JobState[job.state]}; call Collect with wait=true or after it ends`, { jobId });
+          throw new WorkerError(
+            "FAILED_PRECONDITION",
+            `job ${jobId} is still ${JobState[job.state]}; call Collect with wait=true or after it ends`,
+            { jobId },
+          );
         }
         const result = await untilCancelled(job.done, call);
         return { result };
@@ -115,10 +119,17 @@ export class WorkerService {
       const artifact = job.artifacts.get(path);
       if (!artifact) {
         const skipped = job.result.skippedArtifacts.find((entry) => entry.path === path);
-        throw new WorkerError("NOT_FOUND", skipped ? `artifact ${JSON.stringify(path)} was not collected: ${skipped.reason}` : `job ${jobId} has no artifact ${JSON.stringify(path)}`, { jobId, field: "path" });
+        throw new WorkerError(
+          "NOT_FOUND",
+          skipped
+            ? `artifact ${JSON.stringify(path)} was not collected: ${skipped.reason}`
+            : `job ${jobId} has no artifact ${JSON.stringify(path)}`,
+          { jobId, field: "path" },
+        );
       }
       const totalSizeBytes = artifact.sizeBytes;
-      if (offset > totalSizeBytes) throw invalidArgument("offset", `${offset} is past the end of ${JSON.stringify(path)} (${totalSizeBytes} bytes)`);
+      if (offset > totalSizeBytes)
+        throw invalidArgument("offset", `${offset} is past the end of ${JSON.stringify(path)} (${totalSizeBytes} bytes)`);
       const end = length > 0 ? Math.min(totalSizeBytes, offset + length) : totalSizeBytes;
       if (end === offset) {
         call.write({ offset, data: Buffer.alloc(0), totalSizeBytes });
@@ -144,15 +155,24 @@ export class WorkerService {
       const offset = requestInteger("offset", request.offset);
       const job = this.manager.get(request.jobId);
       const result = job.result;
-      if (!result) throw new WorkerError("FAILED_PRECONDITION", `job ${job.jobId} has not ended; follow its output with StreamJob`, { jobId: job.jobId });
+      if (!result)
+        throw new WorkerError("FAILED_PRECONDITION", `job ${job.jobId} has not ended; follow its output with StreamJob`, {
+          jobId: job.jobId,
+        });
       const stdout = request.stream === OutputStream.OUTPUT_STREAM_STDOUT;
       if (!stdout && request.stream !== OutputStream.OUTPUT_STREAM_STDERR) {
-        throw invalidArgument("stream", `expected OUTPUT_STREAM_STDOUT or OUTPUT_STREAM_STDERR, got ${OutputStream[request.stream] ?? request.stream}`);
+        throw invalidArgument(
+          "stream",
+          `expected OUTPUT_STREAM_STDOUT or OUTPUT_STREAM_STDERR, got ${OutputStream[request.stream] ?? request.stream}`,
+        );
       }
       const retained = job.log.retainedOutput(request.stream);
       const totalBytes = stdout ? result.stdoutTotalBytes : result.stderrTotalBytes;
       if (offset > retained.length) {
-        throw invalidArgument("offset", `${offset} is past the end of the retained ${stdout ? "stdout" : "stderr"} (${retained.length} bytes)`);
+        throw invalidArgument(
+          "offset",
+          `${offset} is past the end of the retained ${stdout ? "stdout" : "stderr"} (${retained.length} bytes)`,
+        );
       }
       // At least one message, so a read at the end still learns the sizes.
       let position = offset;

@@ -87,7 +87,9 @@ export class EventLog {
   retainedOutput(stream: OutputStream): Buffer {
     const joined = this.joinedOutput.get(stream);
     if (joined) return joined;
-    const chunks = this.retained.flatMap((event) => (event.kind?.$case === "output" && event.kind.value.stream === stream ? [event.kind.value] : []));
+    const chunks = this.retained.flatMap((event) =>
+      event.kind?.$case === "output" && event.kind.value.stream === stream ? [event.kind.value] : [],
+    );
     const all = Buffer.concat(chunks.map((chunk) => chunk.data));
     let position = 0;
     for (const chunk of chunks) {

@@ -13,7 +13,7 @@ export const MAX_EXEC_STRING_BYTES = 128 * 1024;
 /**
  * The job's argv and env together, counted as the kernel counts them: each string, its NUL and an
  * 8-byte pointer. The kernel allows RLIMIT_STACK/4 per exec (2 MiB with the default 8 MiB stack). Half
- * of it is kept back: every exec of the sandbox's chain (sandbox/bwrap-args.ts) carries the job's env
+ * of it is kept back: every exec of the sandbox's chain (sandbox/bwrap/args.ts) carries the job's env
  * and argv as argv strings of its own, next to about 60 more (mounts, cgroup files, the wrapper
  * script), before the job gets the env as envp; and the worker may run with a smaller stack limit.
  */
@@ -42,7 +42,10 @@ export function checkExecSize(argv: readonly string[], env: Readonly<Record<stri
   for (const [name, value] of Object.entries(env)) {
     const bytes = Buffer.byteLength(name) + 1 + Buffer.byteLength(value) + 1;
     if (bytes > MAX_EXEC_STRING_BYTES) {
-      throw invalidArgument(envField(name), `is ${bytes - 1} bytes as the string ${name}=...; ${stringLimit("variable")}: ${LARGE_DATA_HINT}`);
+      throw invalidArgument(
+        envField(name),
+        `is ${bytes - 1} bytes as the string ${name}=...; ${stringLimit("variable")}: ${LARGE_DATA_HINT}`,
+      );
     }
     envBytes += bytes + POINTER_BYTES;
   }

@@ -33,7 +33,11 @@ const encodedSize = (value: JobResult) => JobResult.encode(value).finish().lengt
 
 describe("fitResult keeps a result within one response", () => {
   it("leaves a result that fits as it is", () => {
-    const small = result({ stdout: Buffer.from("hello\n"), artifacts: [artifact("a.txt", Buffer.from("abc"))], skippedArtifacts: [{ path: "l", reason: "symlink" }] });
+    const small = result({
+      stdout: Buffer.from("hello\n"),
+      artifacts: [artifact("a.txt", Buffer.from("abc"))],
+      skippedArtifacts: [{ path: "l", reason: "symlink" }],
+    });
     expect(fitResult(small)).toEqual(small);
   });
 

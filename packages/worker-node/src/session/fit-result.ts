@@ -43,14 +43,20 @@ export function fitResult(full: JobResult, budget = RESPONSE_BUDGET_BYTES): JobR
     return true;
   };
 
-  const listed = takeWhile(full.artifacts, (artifact) => take(ENTRY_OVERHEAD + Buffer.byteLength(artifact.path) + Buffer.byteLength(artifact.sha256)));
-  const skipped = takeWhile(full.skippedArtifacts, (entry) => take(ENTRY_OVERHEAD + Buffer.byteLength(entry.path) + Buffer.byteLength(entry.reason)));
+  const listed = takeWhile(full.artifacts, (artifact) =>
+    take(ENTRY_OVERHEAD + Buffer.byteLength(artifact.path) + Buffer.byteLength(artifact.sha256)),
+  );
+  const skipped = takeWhile(full.skippedArtifacts, (entry) =>
+    take(ENTRY_OVERHEAD + Buffer.byteLength(entry.path) + Buffer.byteLength(entry.reason)),
+  );
 
   const [stdoutBytes, stderrBytes] = share(Math.max(0, room - 2 * FIELD_OVERHEAD), full.stdout.length, full.stderr.length);
   room -= stdoutBytes + stderrBytes + 2 * FIELD_OVERHEAD;
 
   const artifacts = listed.map((artifact) =>
-    artifact.contentInline && take(FIELD_OVERHEAD + artifact.content.length) ? artifact : { ...artifact, content: EMPTY, contentInline: false },
+    artifact.contentInline && take(FIELD_OVERHEAD + artifact.content.length)
+      ? artifact
+      : { ...artifact, content: EMPTY, contentInline: false },
   );
   return {
     ...full,

@@ -6,8 +6,8 @@ import { pino } from "pino";
 import { loadConfig } from "../config/index.js";
 import type { WorkerConfig } from "../config/worker-config.js";
 import type { PreparedSandbox, SandboxDriver, SandboxSessionSpec } from "../sandbox/driver.js";
-import { ProcessDriver } from "../sandbox/process-driver.js";
-import { tempBaseDir } from "../sandbox/testing.js";
+import { ProcessDriver } from "../sandbox/process/driver.js";
+import { tempBaseDir } from "../../test/support/sandbox-driver.js";
 import { Job } from "./job.js";
 import { runSession } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
@@ -66,7 +66,12 @@ describe("runSession", () => {
   it("says in the result's message that the artifacts were lost when COLLECT throws after the command exited", async () => {
     const spec = JobSpec.fromPartial({ jobId: "collect-throws", command: 'echo made > "$OPENCODE_OUTPUT_DIR/out.txt"' });
     const sessionId = uuidv7();
-    const job = new Job(await validateSpec(spec, config), sessionId, join(config.session.baseDir, `session-${sessionId}`), config.session.resultOutputBytes);
+    const job = new Job(
+      await validateSpec(spec, config),
+      sessionId,
+      join(config.session.baseDir, `session-${sessionId}`),
+      config.session.resultOutputBytes,
+    );
     await runSession(job, {
       driver: new OutputDirFailsInCollect(() => job),
       config,

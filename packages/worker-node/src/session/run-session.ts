@@ -57,7 +57,10 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
     }
   } catch (error) {
     log.error({ err: error, phase: Phase[job.phase] }, "session failed");
-    const first = job.terminate({ reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: `${Phase[job.phase]}: ${errorText(error)}` });
+    const first = job.terminate({
+      reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR,
+      note: `${Phase[job.phase]}: ${errorText(error)}`,
+    });
     // The job already had its cause (the command exited, a limit, a cancel): what failed goes into the message.
     if (!first) lateFailures.push(lateFailure(job.phase, errorText(error)));
   } finally {

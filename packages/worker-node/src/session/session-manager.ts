@@ -49,7 +49,8 @@ export class SessionManager {
     if (refusal || !driver) throw new WorkerError("FAILED_PRECONDITION", refusal ?? "no sandbox driver is available on this worker");
     const validated = await validateSpec(spec, this.options.config);
     // Checked after the await: a drain may have begun while the spec was being validated.
-    if (this.draining) throw new WorkerError("UNAVAILABLE", "the worker is shutting down and accepts no new jobs; dispatch to another worker");
+    if (this.draining)
+      throw new WorkerError("UNAVAILABLE", "the worker is shutting down and accepts no new jobs; dispatch to another worker");
     const existing = this.jobs.get(validated.jobId);
     if (existing) {
       if (existing.spec.specHash === validated.specHash) return { job: existing, created: false };
@@ -178,14 +179,24 @@ export class SessionManager {
     const result = job.result;
     if (!result) return;
     // Artifacts held in memory count exactly as stored ones: the budget bounds what results keep, wherever.
-    job.resultBytes = result.stdoutRetainedBytes + result.stderrRetainedBytes + [...job.artifacts.values()].reduce((sum, artifact) => sum + artifact.sizeBytes, 0);
+    job.resultBytes =
+      result.stdoutRetainedBytes +
+      result.stderrRetainedBytes +
+      [...job.artifacts.values()].reduce((sum, artifact) => sum + artifact.sizeBytes, 0);
     this.retained.push(job);
     this.retainedBytes += job.resultBytes;
     const { resultTtlMs, resultBudgetBytes } = this.options.config.session;
-    setTimeout(() => void this.drop(job, `its result was dropped after session.result_ttl_ms (${resultTtlMs} ms): collect results sooner or raise it`), resultTtlMs).unref();
+    setTimeout(
+      () =>
+        void this.drop(job, `its result was dropped after session.result_ttl_ms (${resultTtlMs} ms): collect results sooner or raise it`),
+      resultTtlMs,
+    ).unref();
     // Over budget: the oldest results go first, but never the one just finished.
     while (this.retainedBytes > resultBudgetBytes && this.retained.length > 1) {
-      void this.drop(this.retained[0]!, `its result was dropped to stay within session.result_budget_bytes (${resultBudgetBytes} bytes): collect results sooner or raise it`);
+      void this.drop(
+        this.retained[0]!,
+        `its result was dropped to stay within session.result_budget_bytes (${resultBudgetBytes} bytes): collect results sooner or raise it`,
+      );
     }
   }
 

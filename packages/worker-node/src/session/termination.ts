@@ -28,11 +28,7 @@ const TIMED_OUT = new Set([TerminationReason.TERMINATION_REASON_TIMEOUT, Termina
  * The final state and the one-line message for a human: what happened and what to change,
  * naming the limit field to raise (users act on this line, so it must be precise).
  */
-export function describeOutcome(
-  termination: Termination,
-  exit: Exit,
-  limits: ResolvedLimits | undefined,
-): Outcome {
+export function describeOutcome(termination: Termination, exit: Exit, limits: ResolvedLimits | undefined): Outcome {
   const { reason, observed, note } = termination;
   const state =
     reason === TerminationReason.TERMINATION_REASON_EXITED

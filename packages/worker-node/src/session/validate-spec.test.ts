@@ -72,7 +72,9 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
   it("counts a variable as the NAME=value string the kernel sees, to the byte", async () => {
     const fits = "x".repeat(LONGEST - "BIG=".length);
     const over = `${fits}x`;
-    await expect(validateSpec(spec({ argv: ["true"], env: env([["BIG", fits]]) }), config)).resolves.toMatchObject({ env: env([["BIG", fits]]) });
+    await expect(validateSpec(spec({ argv: ["true"], env: env([["BIG", fits]]) }), config)).resolves.toMatchObject({
+      env: env([["BIG", fits]]),
+    });
     const error = await refusal({ argv: ["true"], env: env([["BIG", over]]) });
     expect(error.context.field).toBe('env["BIG"]');
     expect(error.message).toContain("131071 bytes");
@@ -88,7 +90,9 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
     const many = env(Array.from({ length: 100_000 }, (_, i) => [`V${i}`, "x"]));
     const error = await refusal({ command: "true", env: many });
     expect(error.context.field).toBe("env");
-    expect(error.message).toMatch(/^env: command and env together take 1\.\d+ MiB \(\d+ bytes.*\); the limit is 1 MiB \(the kernel refuses larger exec arguments\): pass large data/);
+    expect(error.message).toMatch(
+      /^env: command and env together take 1\.\d+ MiB \(\d+ bytes.*\); the limit is 1 MiB \(the kernel refuses larger exec arguments\): pass large data/,
+    );
   });
 
   it("names argv for a total made of large arguments", async () => {

@@ -67,7 +67,10 @@ function programArgv(spec: JobSpec): string[] {
   const hasCommand = spec.command !== "";
   const hasArgv = spec.argv.length > 0;
   if (hasCommand === hasArgv) {
-    throw invalidArgument(hasCommand ? "argv" : "command", "set exactly one of `command` (a shell line) and `argv` (a program and its arguments)");
+    throw invalidArgument(
+      hasCommand ? "argv" : "command",
+      "set exactly one of `command` (a shell line) and `argv` (a program and its arguments)",
+    );
   }
   if (hasCommand) {
     if (spec.command.includes("\0")) throw invalidArgument("command", "contains a NUL byte");
@@ -103,12 +106,48 @@ const LIMIT_RULES: ReadonlyArray<{
   zeroDisables?: boolean;
 }> = [
   { field: "cpu", name: "cpu", defaultKey: "defaultCpu", maxKey: "maxCpu", maxName: "governance.max_cpu", integer: false },
-  { field: "memoryBytes", name: "memory_bytes", defaultKey: "defaultMemoryBytes", maxKey: "maxMemoryBytes", maxName: "governance.max_memory_bytes", integer: true },
-  { field: "timeoutMs", name: "timeout_ms", defaultKey: "defaultTimeoutMs", maxKey: "maxTimeoutMs", maxName: "governance.max_timeout_ms", integer: true },
-  { field: "maxOutputBytes", name: "max_output_bytes", defaultKey: "defaultMaxOutputBytes", maxKey: "maxOutputBytes", maxName: "governance.max_output_bytes", integer: true },
+  {
+    field: "memoryBytes",
+    name: "memory_bytes",
+    defaultKey: "defaultMemoryBytes",
+    maxKey: "maxMemoryBytes",
+    maxName: "governance.max_memory_bytes",
+    integer: true,
+  },
+  {
+    field: "timeoutMs",
+    name: "timeout_ms",
+    defaultKey: "defaultTimeoutMs",
+    maxKey: "maxTimeoutMs",
+    maxName: "governance.max_timeout_ms",
+    integer: true,
+  },
+  {
+    field: "maxOutputBytes",
+    name: "max_output_bytes",
+    defaultKey: "defaultMaxOutputBytes",
+    maxKey: "maxOutputBytes",
+    maxName: "governance.max_output_bytes",
+    integer: true,
+  },
   { field: "maxPids", name: "max_pids", defaultKey: "defaultMaxPids", maxKey: "maxPids", maxName: "governance.max_pids", integer: true },
-  { field: "maxDiskBytes", name: "max_disk_bytes", defaultKey: "defaultMaxDiskBytes", maxKey: "maxDiskBytes", maxName: "governance.max_disk_bytes", integer: true },
-  { field: "idleTimeoutMs", name: "idle_timeout_ms", defaultKey: "defaultIdleTimeoutMs", maxKey: "maxIdleTimeoutMs", maxName: "governance.max_idle_timeout_ms", integer: true, zeroDisables: true },
+  {
+    field: "maxDiskBytes",
+    name: "max_disk_bytes",
+    defaultKey: "defaultMaxDiskBytes",
+    maxKey: "maxDiskBytes",
+    maxName: "governance.max_disk_bytes",
+    integer: true,
+  },
+  {
+    field: "idleTimeoutMs",
+    name: "idle_timeout_ms",
+    defaultKey: "defaultIdleTimeoutMs",
+    maxKey: "maxIdleTimeoutMs",
+    maxName: "governance.max_idle_timeout_ms",
+    integer: true,
+    zeroDisables: true,
+  },
 ];
 
 /** Unset limits take the worker's default; set ones must be positive and within the worker's maximum. */
@@ -147,9 +186,13 @@ function resolveNetwork(policy: NetworkPolicy | undefined, allowOpen: boolean): 
       return "restricted";
     case NetworkPolicy.NETWORK_POLICY_OPEN:
       if (!allowOpen) {
-        throw new WorkerError("PERMISSION_DENIED", "config.network: OPEN is not allowed on this worker (security.allow_open_network is false)", {
-          field: "config.network",
-        });
+        throw new WorkerError(
+          "PERMISSION_DENIED",
+          "config.network: OPEN is not allowed on this worker (security.allow_open_network is false)",
+          {
+            field: "config.network",
+          },
+        );
       }
       return "open";
     default:

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { eventually, type TestWorker } from "../harness.js";
-import { describeSandbox, startSandboxWorker } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { startSandboxWorker } from "./sandbox-harness.js";
 
 /**
  * Two sessions share nothing: not the kernel keyring of a reused slot uid, not advisory locks on the
@@ -36,15 +37,18 @@ describeSandbox("no channel between sessions", () => {
     expect(reader.stdoutText).not.toContain("ocw-channel");
   });
 
-  it.each(["/usr/bin/env", "/etc/passwd", "/dev/null"])("a lock one job holds on %s is not seen by a job of another session", async (file) => {
-    const holder = await t.client.dispatch({ command: `flock -x ${file} sh -c 'echo locked; sleep 3'` });
-    let locked = false;
-    holder.onStdout(() => (locked = true));
-    await eventually(() => locked);
-    const other = await t.client.run({ command: `flock -n ${file} echo free || echo taken` });
-    expect(other.stdoutText).toBe("free\n");
-    await holder.cancel("done");
-  });
+  it.each(["/usr/bin/env", "/etc/passwd", "/dev/null"])(
+    "a lock one job holds on %s is not seen by a job of another session",
+    async (file) => {
+      const holder = await t.client.dispatch({ command: `flock -x ${file} sh -c 'echo locked; sleep 3'` });
+      let locked = false;
+      holder.onStdout(() => (locked = true));
+      await eventually(() => locked);
+      const other = await t.client.run({ command: `flock -n ${file} echo free || echo taken` });
+      expect(other.stdoutText).toBe("free\n");
+      await holder.cancel("done");
+    },
+  );
 
   it("cannot create nested user (or any) namespaces", async () => {
     const result = await t.client.run({ command: "unshare -Ur id -u 2>&1; unshare -n true 2>&1; echo end" });

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { rm, writeFile, readFile } from "node:fs/promises";
 import { eventually, type TestWorker } from "../harness.js";
-import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 const SECRET = `ocw-canary-secret-${process.pid}-${Date.now()}`;
 const CANARY = `/etc/ocw-canary-${process.pid}`;

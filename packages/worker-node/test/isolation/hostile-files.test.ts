@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import type { TestWorker } from "../harness.js";
-import { describeSandbox, startSandboxWorker } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { startSandboxWorker } from "./sandbox-harness.js";
 
 const HOST_FILE = `/etc/ocw-host-secret-${process.pid}`;
 let t: TestWorker;
@@ -60,7 +61,7 @@ describeSandbox("files in and out of a hostile job", () => {
     const small = await startSandboxWorker({ session: { max_artifacts: 1000 } });
     try {
       const result = await small.client.run({
-        command: 'cd "$OPENCODE_OUTPUT_DIR" && python3 -c "[open(f\'f{i:06}\', \'w\').write(\'x\') for i in range(100000)]"',
+        command: "cd \"$OPENCODE_OUTPUT_DIR\" && python3 -c \"[open(f'f{i:06}', 'w').write('x') for i in range(100000)]\"",
         limits: { maxDisk: "512MiB", timeoutMs: 120_000 },
       });
       expect(result.artifacts.length).toBe(1000);

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkerClient } from "@opencode-worker/master-client";
 import { startBinWorker, type BinWorker } from "../bin-harness.js";
-import { describeSandbox, freeUidBase } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { freeUidBase } from "./sandbox-harness.js";
 
 /**
  * A worker started by a parent that leaked descriptors (a directory under a root-only path, a pipe of
@@ -29,10 +30,7 @@ afterAll(async () => {
 });
 
 // The job's own shell lists its descriptors, then tries every leaked number as a door to the secret.
-const probe =
-  "ls /proc/$$/fd; " +
-  LEAKED_AT.map((n) => `cat /proc/$$/fd/${n}/secret /proc/$$/fd/${n} 2>/dev/null`).join("; ") +
-  "; true";
+const probe = "ls /proc/$$/fd; " + LEAKED_AT.map((n) => `cat /proc/$$/fd/${n}/secret /proc/$$/fd/${n} 2>/dev/null`).join("; ") + "; true";
 
 function leakTest(name: string, flags: () => string[]) {
   let worker: BinWorker;
@@ -64,5 +62,10 @@ describeSandbox("descriptors the worker inherited (sandbox)", () => {
 });
 
 describe("descriptors the worker inherited (process driver)", () => {
-  leakTest("process", () => ["--security.driver=process", "--security.trusted_jobs=true", "--security.min_isolation=none", "--governance.command_policy=off"]);
+  leakTest("process", () => [
+    "--security.driver=process",
+    "--security.trusted_jobs=true",
+    "--security.min_isolation=none",
+    "--governance.command_policy=off",
+  ]);
 });

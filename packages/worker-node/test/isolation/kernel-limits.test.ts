@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { JobFailedError, type JobResult, type JobSpec } from "@opencode-worker/master-client";
 import { eventually, type TestWorker } from "../harness.js";
-import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 let t: TestWorker;
 
@@ -32,7 +33,10 @@ describeSandbox("limits enforced by the kernel", () => {
   });
 
   it("caps a fork bomb at max_pids and reports PIDS_LIMIT", async () => {
-    const result = await outcome({ argv: ["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 5"], limits: { maxPids: 32, timeoutMs: 20_000 } });
+    const result = await outcome({
+      argv: ["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 5"],
+      limits: { maxPids: 32, timeoutMs: 20_000 },
+    });
     expect(result.reason).toBe("pids_limit");
     expect(result.message).toContain("limits.maxPids");
   });
@@ -55,7 +59,10 @@ describeSandbox("limits enforced by the kernel", () => {
   });
 
   it("survives fd exhaustion inside the job (rlimit nofile)", async () => {
-    const result = await outcome({ command: "python3 -c \"import os\nfds=[]\ntry:\n  while True: fds.append(os.open('/dev/null', os.O_RDONLY))\nexcept OSError as e: print('stopped at', len(fds), e.errno)\"" });
+    const result = await outcome({
+      command:
+        "python3 -c \"import os\nfds=[]\ntry:\n  while True: fds.append(os.open('/dev/null', os.O_RDONLY))\nexcept OSError as e: print('stopped at', len(fds), e.errno)\"",
+    });
     expect(result.state).toBe("finished");
     expect(result.stdoutText).toMatch(/stopped at \d+ 24/);
   });

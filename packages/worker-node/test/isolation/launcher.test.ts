@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { LAUNCHER_PATH, STATUS_FD } from "../../src/sandbox/launcher.js";
-import { describeSandbox } from "./sandbox-harness.js";
+import { LAUNCHER_PATH, STATUS_FD } from "../../src/sandbox/bwrap/launcher.js";
+import { describeSandbox } from "../support/conditions.js";
 
 /**
  * The native launcher on its own, without bwrap around it (as root, which it needs to drop to a uid),
@@ -27,7 +27,21 @@ afterAll(() => closeSync(leaked));
 
 async function launch(script: string, args: string[] = [String(UID), String(UID), "/", String(STATUS_FD), "1", "PATH=/usr/bin:/bin"]) {
   // A descriptor open across exec at 5 and 12, as a leaky parent would leave them.
-  const stdio = ["ignore", "pipe", "pipe", "ignore", "pipe", leaked, "ignore", "ignore", "ignore", "ignore", "ignore", "ignore", leaked] as const;
+  const stdio = [
+    "ignore",
+    "pipe",
+    "pipe",
+    "ignore",
+    "pipe",
+    leaked,
+    "ignore",
+    "ignore",
+    "ignore",
+    "ignore",
+    "ignore",
+    "ignore",
+    leaked,
+  ] as const;
   const child = spawn("unshare", [...IN_PID_NAMESPACE, ...args, "sh", "-c", script], { env: {}, stdio: [...stdio] });
   const [stdout, stderr, status] = [read(child.stdout), read(child.stderr), read(child.stdio[STATUS_FD] as Readable)];
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { WorkerClient } from "@opencode-worker/master-client";
 import { eventually } from "../harness.js";
 import { startBinWorker, type BinWorker } from "../bin-harness.js";
-import { describeSandbox, freeUidBase, processesInSlots } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { freeUidBase, processesInSlots } from "./sandbox-harness.js";
 
 const JOBS = 1000;
 const CONCURRENCY = 4;

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { JobFailedError } from "@opencode-worker/master-client";
 import { eventually, type TestWorker } from "../harness.js";
-import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 let t: TestWorker;
 const noneLeft = () => processesOfWorker(t).length === 0;
@@ -44,7 +45,9 @@ describeSandbox("the whole process tree dies with the job", () => {
 
   it("survives kill -9 -1 from inside: it reaches the job's own processes, never the worker", async () => {
     // kill(-1) signals everything the caller may signal except itself: here, only the job's processes.
-    const result = await t.client.run({ command: "sleep 1000 & p=$!; kill -9 -1; sleep 0.2; kill -0 $p 2>/dev/null && echo alive || echo gone" });
+    const result = await t.client.run({
+      command: "sleep 1000 & p=$!; kill -9 -1; sleep 0.2; kill -0 $p 2>/dev/null && echo alive || echo gone",
+    });
     expect(result.state).toBe("finished");
     expect(result.stdoutText).toBe("gone\n");
     expect((await t.client.run({ command: "echo worker fine" })).stdoutText).toBe("worker fine\n");

@@ -3,9 +3,9 @@ import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Writable } from "node:stream";
-import { seccompProgram, syscallAbi } from "../../src/sandbox/seccomp/index.js";
-import type { SyscallName } from "../../src/sandbox/seccomp/syscall-tables.js";
-import { describeSandbox } from "./sandbox-harness.js";
+import { seccompProgram, syscallAbi } from "../../src/sandbox/bwrap/seccomp/index.js";
+import type { SyscallName } from "../../src/sandbox/bwrap/seccomp/syscall-tables.js";
+import { describeSandbox } from "../support/conditions.js";
 
 /**
  * The seccomp filter installed by bwrap for real, in this host's kernel. The probes run as the
@@ -105,7 +105,10 @@ function probeScript(): string {
 /** The probe's lines as { name: "ok" | errno }. */
 function outcomes(run: Run): Record<string, string> {
   expect(run).toMatchObject({ code: 0, stderr: "" });
-  const lines = run.stdout.trim().split("\n").map((line) => line.split(" ") as [string, string]);
+  const lines = run.stdout
+    .trim()
+    .split("\n")
+    .map((line) => line.split(" ") as [string, string]);
   const seen = Object.fromEntries(lines);
   expect(Object.keys(seen)).toHaveLength(lines.length); // a forked child that reported too would repeat a name
   return seen;
@@ -168,7 +171,14 @@ describeSandbox("the seccomp filter in bwrap", () => {
       `${node}/node -e 'require("child_process").execFileSync("true"); require("dns").lookup("localhost", (e) => console.log(e ? e.message : "node ok"))'`;
     const run = await inSandbox(["sh", "-c", script], { filter, extra });
     expect(run).toMatchObject({ code: 0, stderr: "" });
-    expect(run.stdout.trim().split("\n")).toEqual(["fork ok", "ls ok", "perl ok", "getent ok", ...(python ? ["python ok"] : []), "node ok"]);
+    expect(run.stdout.trim().split("\n")).toEqual([
+      "fork ok",
+      "ls ok",
+      "perl ok",
+      "getent ok",
+      ...(python ? ["python ok"] : []),
+      "node ok",
+    ]);
   });
 
   it("kills the process when the program is another architecture's (fail closed)", async () => {

@@ -10,7 +10,8 @@ import { FailedPreconditionError, WorkerClient } from "@opencode-worker/master-c
 import { BIN, BIN_ENV } from "../bin-harness.js";
 import { eventually, startTestWorker } from "../harness.js";
 import { HealthClient } from "../health-client.js";
-import { describeSandbox, processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
+import { describeSandbox } from "../support/conditions.js";
+import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 const scratch: string[] = [];
 afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -21,10 +22,14 @@ describeSandbox("crash recovery and the isolation probe", () => {
     scratch.push(baseDir);
     const sessions = join(baseDir, "sessions");
     const uidBase = 400_000 + 64 * Math.floor(Math.random() * 1000);
-    const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", `--session.base_dir=${sessions}`, `--security.sandbox_uid_base=${uidBase}`], {
-      env: BIN_ENV,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--grpc.port=0", `--session.base_dir=${sessions}`, `--security.sandbox_uid_base=${uidBase}`],
+      {
+        env: BIN_ENV,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let address = "";
     for await (const line of createInterface({ input: child.stdout! })) {
       const entry = JSON.parse(line) as { msg?: string; address?: string };
@@ -54,7 +59,9 @@ describeSandbox("crash recovery and the isolation probe", () => {
       expect((await readdir(sessions)).filter((name) => name.startsWith("session-"))).toEqual([]);
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(sessionDir);
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(slotViews);
-      const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`], { encoding: "utf8" });
+      const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`], {
+        encoding: "utf8",
+      });
       expect(cgroups.trim()).toBe("");
       expect(processesOfWorker(next)).toEqual([]);
       expect((await next.client.run({ command: "echo fresh" })).stdoutText).toBe("fresh\n");

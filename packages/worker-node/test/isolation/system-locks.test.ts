@@ -5,15 +5,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { systemMountArgs } from "../../src/sandbox/bwrap-args.js";
-import { resolveExecutable } from "../../src/sandbox/probe.js";
-import { SystemView, type SlotView } from "../../src/sandbox/system-view.js";
-import { describeSandbox, freeUidBase } from "./sandbox-harness.js";
+import { systemMountArgs } from "../../src/sandbox/bwrap/args.js";
+import { resolveExecutable } from "../../src/sandbox/bwrap/probe.js";
+import { SystemView, type SlotView } from "../../src/sandbox/bwrap/mounts/system-view.js";
+import { describeSandbox } from "../support/conditions.js";
+import { freeUidBase } from "./sandbox-harness.js";
 
 /**
  * Two sessions must share nothing, not even an advisory lock or an inotify watch on a system file
  * (issue 6, item 3).
- * The sandboxes here are built by hand the way bwrap-args does, /usr and /etc bound read-only
+ * The sandboxes here are built by hand the way bwrap/args.ts does, /usr and /etc bound read-only
  * (from the per-slot overlays, or from the host as before) and /dev made by bwrap, and run as two
  * slot uids at once.
  */
@@ -23,7 +24,7 @@ let view: SystemView;
 let uidBase: number;
 const running: ChildProcess[] = [];
 
-/** The host's view as bwrap-args binds it: the same paths, links kept as links. */
+/** The host's view as bwrap/args.ts binds it: the same paths, links kept as links. */
 const hostMounts = systemMountArgs();
 const roBindPaths = hostMounts.flatMap((arg, i) => (arg === "--ro-bind" ? [hostMounts[i + 1]!] : []));
 const links = hostMounts.flatMap((arg, i) => (arg === "--symlink" ? hostMounts.slice(i, i + 3) : []));
@@ -183,10 +184,14 @@ describeSandbox("advisory locks between sessions", () => {
 
   it("the per-slot /dev nodes still work as devices for the job", async () => {
     const slot = await view.forSlot(uidBase + 2);
-    const job = spawn(bwrap(), sandbox(slot, uidBase + 2, ["/bin/sh", "-c", "echo gone >/dev/null && head -c 3 /dev/zero | od -An -tx1 && id -u"]), {
-      env: {},
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const job = spawn(
+      bwrap(),
+      sandbox(slot, uidBase + 2, ["/bin/sh", "-c", "echo gone >/dev/null && head -c 3 /dev/zero | od -An -tx1 && id -u"]),
+      {
+        env: {},
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     job.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
     const [code] = (await once(job, "close")) as [number | null];

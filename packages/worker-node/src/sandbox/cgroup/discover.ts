@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { readMountInfo, type MountEntry } from "../mountinfo.js";
+import { readMountInfo, type MountEntry } from "../bwrap/mounts/mountinfo.js";
 
 /** One mounted cgroup hierarchy and where the worker itself sits in it. */
 export interface Hierarchy {

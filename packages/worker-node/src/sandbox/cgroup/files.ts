@@ -1,5 +1,5 @@
 import { mkdir, readFile, readdir, rmdir, writeFile } from "node:fs/promises";
-import { delay } from "../proc-scan.js";
+import { setTimeout as delay } from "node:timers/promises";
 
 /** Small helpers over cgroupfs files; a missing file reads as undefined (the controller is absent). */
 

@@ -18,9 +18,7 @@ export interface OpenCgroupsOptions {
  * provides cgroup.kill), else v2. `manager` is undefined when no cgroup can be used at all;
  * `details` says why, one line each.
  */
-export async function openCgroups(
-  options: OpenCgroupsOptions = {},
-): Promise<{ manager?: CgroupManager; details: string[] }> {
+export async function openCgroups(options: OpenCgroupsOptions = {}): Promise<{ manager?: CgroupManager; details: string[] }> {
   const parentName = options.parentName ?? "opencode-worker";
   if (!/^[A-Za-z0-9._-]+$/.test(parentName) || parentName.startsWith(".")) {
     throw new Error(`cgroup parent name must be a plain directory name, got ${JSON.stringify(parentName)}`);

@@ -1,4 +1,5 @@
-import { delay, trySignal } from "../proc-scan.js";
+import { setTimeout as delay } from "node:timers/promises";
+import { trySignal } from "../proc-scan.js";
 import { readProcs, readText, writeValue } from "./files.js";
 
 /**

@@ -20,10 +20,7 @@ export interface V1Options {
   killMethod?: "auto" | KillMethod;
 }
 
-export async function openCgroupV1(
-  layout: CgroupLayout,
-  options: V1Options,
-): Promise<{ manager?: CgroupManager; details: string[] }> {
+export async function openCgroupV1(layout: CgroupLayout, options: V1Options): Promise<{ manager?: CgroupManager; details: string[] }> {
   const details: string[] = [];
   const parents = new Map<Role, string>();
   for (const role of ["memory", "pids", "cpu", "cpuacct", "freezer"] as const) {

@@ -20,10 +20,7 @@ import type { CgroupLimits, CgroupManager, CgroupStats, KillMethod, SessionCgrou
 
 const WANTED = ["memory", "pids", "cpu"] as const;
 
-export async function openCgroupV2(
-  unified: Hierarchy,
-  parentName: string,
-): Promise<{ manager?: CgroupManager; details: string[] }> {
+export async function openCgroupV2(unified: Hierarchy, parentName: string): Promise<{ manager?: CgroupManager; details: string[] }> {
   const details: string[] = [];
   const own = unified.ownDir;
   const parent = join(own, parentName);
@@ -44,12 +41,7 @@ export async function openCgroupV2(
   return { manager: new V2Manager(parent, enforced, killMethod, label), details };
 }
 
-async function enableControllers(
-  unified: Hierarchy,
-  parent: string,
-  wanted: readonly string[],
-  details: string[],
-): Promise<string[]> {
+async function enableControllers(unified: Hierarchy, parent: string, wanted: readonly string[], details: string[]): Promise<string[]> {
   if (wanted.length === 0) return [];
   const line = wanted.map((c) => `+${c}`).join(" ");
   const own = unified.ownDir;

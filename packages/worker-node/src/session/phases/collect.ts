@@ -10,7 +10,12 @@ import type { Job } from "../job.js";
  * Artifacts outlive DESTROY with the job: small ones in memory, larger ones copied to a worker-owned
  * store outside the session.
  */
-export async function collectPhase(job: Job, sandbox: PreparedSandbox, session: WorkerConfig["session"], resultsDir: string): Promise<CollectedArtifacts> {
+export async function collectPhase(
+  job: Job,
+  sandbox: PreparedSandbox,
+  session: WorkerConfig["session"],
+  resultsDir: string,
+): Promise<CollectedArtifacts> {
   job.storeDir = join(resultsDir, job.sessionId);
   const collected = await collectArtifacts(sandbox.outputDir, {
     patterns: job.spec.artifactPatterns,
