@@ -1,0 +1,84 @@
+// @ts-check
+// The lint gate (`pnpm lint`): promises that cannot be dropped, no import cycles, and the rules between folders
+// that ARCHITECTURE.md describes. Formatting is Prettier's job, so no stylistic rule lives here.
+import { defineConfig } from "eslint/config";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+import importX from "eslint-plugin-import-x";
+import tseslint from "typescript-eslint";
+
+const grpc = {
+  group: ["@grpc/*", "grpc-health-check"],
+  message: "Only the transport layer knows gRPC (worker-node: src/server/; master-client: its transport files).",
+};
+const sdk = {
+  group: ["@opencode-worker/master-client"],
+  message: "The worker never depends on the SDK; code both need belongs in @opencode-worker/shared.",
+};
+const workspace = {
+  group: ["@opencode-worker/*"],
+  message: "@opencode-worker/shared is the bottom of the graph: it imports no other workspace package.",
+};
+// Matched against the import string, so it catches `../session/x.js` at any depth under these folders.
+const upward = {
+  group: ["**/session/**", "**/server/**"],
+  message: "sandbox/, security/, files/ and config/ sit below session/ and server/: pass what they need in instead.",
+};
+
+/** @param {...{ group: string[]; message: string }} patterns */
+const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
+
+// The master-client files that speak grpc-js: the calls, their retry policy, the channel options and the one
+// table from gRPC status codes to SDK errors. Everything else works on SDK types.
+const sdkTransport = ["transport", "retry", "options", "errors"].map((name) => `packages/master-client/src/${name}.ts`);
+
+export default defineConfig(
+  {
+    ignores: ["**/dist/", "packages/shared/src/generated/", "packages/worker-node/native/build/", "bench/results/", "coverage/"],
+  },
+  {
+    files: ["**/*.ts"],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: {
+        project: "./tsconfig.lint.json",
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { "@typescript-eslint": tseslint.plugin, "import-x": importX },
+    settings: {
+      // Without the TypeScript extensions and parser, import-x skips .ts files and sees no cycle at all.
+      "import-x/extensions": [".ts"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.lint.json" })],
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      // Type-only imports are erased, so only runtime cycles count.
+      "import-x/no-cycle": "error",
+    },
+  },
+  // Later entries replace earlier ones for the same file, so each entry lists every pattern that applies to it.
+  {
+    files: ["packages/worker-node/src/**/*.ts"],
+    ignores: ["packages/worker-node/src/server/**"],
+    rules: restrict(grpc, sdk),
+  },
+  {
+    files: ["packages/worker-node/src/server/**/*.ts"],
+    rules: restrict(sdk),
+  },
+  {
+    files: ["packages/worker-node/src/{sandbox,security,files,config}/**/*.ts"],
+    rules: restrict(grpc, sdk, upward),
+  },
+  {
+    files: ["packages/master-client/src/**/*.ts"],
+    ignores: [...sdkTransport, "**/*.test.ts"],
+    rules: restrict(grpc),
+  },
+  {
+    files: ["packages/shared/**/*.ts"],
+    rules: restrict(workspace),
+  },
+);
