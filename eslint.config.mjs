@@ -24,6 +24,14 @@ const upward = {
   message: "sandbox/, security/, files/ and config/ sit below session/ and server/: pass what they need in instead.",
 };
 
+// The floors below sandbox/ and security/: config/ is read by all and reads none of them; files/ does
+// the I/O the others ask for (security/ may use its glob matcher and types, not the other way round).
+const belowSecurity = {
+  group: ["**/security/**", "**/sandbox/**"],
+  message: "files/ and config/ sit below security/ and sandbox/: move what both need down, or pass it in.",
+};
+const belowFiles = { group: ["**/files/**"], message: "config/ sits below files/: it reads and checks settings only." };
+
 /** @param {...{ group: string[]; message: string }} patterns */
 const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
 
@@ -69,8 +77,16 @@ export default defineConfig(
     rules: restrict(sdk),
   },
   {
-    files: ["packages/worker-node/src/{sandbox,security,files,config}/**/*.ts"],
+    files: ["packages/worker-node/src/{sandbox,security}/**/*.ts"],
     rules: restrict(grpc, sdk, upward),
+  },
+  {
+    files: ["packages/worker-node/src/files/**/*.ts"],
+    rules: restrict(grpc, sdk, upward, belowSecurity),
+  },
+  {
+    files: ["packages/worker-node/src/config/**/*.ts"],
+    rules: restrict(grpc, sdk, upward, belowSecurity, belowFiles),
   },
   {
     files: ["packages/master-client/src/**/*.ts"],

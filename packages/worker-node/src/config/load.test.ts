@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_COMMAND_ALLOWLIST } from "../security/default-allowlist.js";
+import { DEFAULT_COMMAND_ALLOWLIST } from "./default-allowlist.js";
 import type { DirProbe } from "./base-dir.js";
 import { loadConfig, type LoadConfigOptions } from "./load.js";
 import type { WorkerConfig } from "./worker-config.js";

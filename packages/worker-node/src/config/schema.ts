@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { formatBytes } from "@opencode-worker/shared";
-import { DEFAULT_COMMAND_ALLOWLIST } from "../security/default-allowlist.js";
+import { DEFAULT_COMMAND_ALLOWLIST } from "./default-allowlist.js";
 import { closestName } from "./closest-name.js";
 import { ConfigError } from "./config-error.js";
 import type { WorkerConfig } from "./worker-config.js";
@@ -188,7 +188,7 @@ const CONFIG_SCHEMA: ConfigSchema = {
     command_allowlist: {
       kind: "list",
       default: () => [...DEFAULT_COMMAND_ALLOWLIST],
-      shownDefault: `the ${DEFAULT_COMMAND_ALLOWLIST.length} built-in tools (security/default-allowlist.ts)`,
+      shownDefault: `the ${DEFAULT_COMMAND_ALLOWLIST.length} built-in tools (config/default-allowlist.ts)`,
       doc: "Command words a job may use: comma-separated in the CLI and env, an array in the file.",
     },
     command_policy: {

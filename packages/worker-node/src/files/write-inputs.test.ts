@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkerError } from "../errors.js";
-import type { ValidatedFile } from "../security/path-guard.js";
+import type { ValidatedFile } from "./write-inputs.js";
 import { writeInputs } from "./write-inputs.js";
 
 let root: string;

@@ -3,7 +3,15 @@ import { lstat, mkdir, open, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode } from "../config/errno-code.js";
 import { WorkerError, invalidArgument } from "../errors.js";
-import type { ValidatedFile } from "../security/path-guard.js";
+
+/** An input file that passed the path guard (security/path-guard.ts): ready to be written. */
+export interface ValidatedFile {
+  /** Normalised, relative, '/'-separated. */
+  readonly path: string;
+  readonly content: Buffer;
+  /** Permission bits only (setuid, setgid and sticky stripped). */
+  readonly mode: number;
+}
 
 /**
  * PREPARE's write of the input files into the work dir: all or nothing, never through a link.

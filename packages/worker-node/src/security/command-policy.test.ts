@@ -2,7 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { WorkerError } from "../errors.js";
 import { CommandDeniedError, type CommandDenialReason } from "./command-denied.js";
 import { checkCommand, prepareCommandPolicy, type CommandPolicy } from "./command-policy.js";
-import { DEFAULT_COMMAND_ALLOWLIST } from "./default-allowlist.js";
+import { DEFAULT_COMMAND_ALLOWLIST } from "../config/default-allowlist.js";
 
 const policy: CommandPolicy = { allowlist: DEFAULT_COMMAND_ALLOWLIST };
 const bash: CommandPolicy = { ...policy, shell: "bash" };

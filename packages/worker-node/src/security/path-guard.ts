@@ -1,5 +1,6 @@
 import { invalidArgument } from "../errors.js";
 import { compileGlob, GlobSyntaxError } from "../files/glob-match.js";
+import type { ValidatedFile } from "../files/write-inputs.js";
 
 /**
  * Names the client gives for paths inside the session: input files, the working directory and
@@ -17,14 +18,6 @@ import { compileGlob, GlobSyntaxError } from "../files/glob-match.js";
  * - at most 255 bytes per segment and 4096 bytes in all (NAME_MAX and PATH_MAX), in UTF-8.
  * The result is the normalised posix path; two names that normalise to the same path are duplicates.
  */
-export interface ValidatedFile {
-  /** Normalised, relative, '/'-separated. */
-  readonly path: string;
-  readonly content: Buffer;
-  /** Permission bits only (setuid, setgid and sticky stripped). */
-  readonly mode: number;
-}
-
 const MAX_SEGMENT_BYTES = 255;
 const MAX_PATH_BYTES = 4096;
 const DEFAULT_FILE_MODE = 0o644;

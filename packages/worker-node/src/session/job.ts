@@ -1,6 +1,6 @@
 import { JobState, Phase, type JobResult, type SessionConfig } from "@opencode-worker/shared";
 import type { CollectedArtifact } from "../files/collect-artifacts.js";
-import type { ValidatedFile } from "../security/path-guard.js";
+import type { ValidatedFile } from "../files/write-inputs.js";
 import type { ResolvedLimits, SandboxUsage } from "../sandbox/driver.js";
 import { EventLog } from "./event-log.js";
 import { assertTransition, isFinalState, stateOfPhase } from "./lifecycle.js";
