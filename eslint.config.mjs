@@ -21,7 +21,7 @@ const workspace = {
 // Matched against the import string, so it catches `../session/x.js` at any depth under these folders.
 const upward = {
   group: ["**/session/**", "**/server/**"],
-  message: "sandbox/, security/, files/ and config/ sit below session/ and server/: pass what they need in instead.",
+  message: "limits/, sandbox/, security/, files/ and config/ sit below session/ and server/: pass what they need in instead.",
 };
 
 // The floors below sandbox/ and security/: config/ is read by all and reads none of them; files/ does
@@ -77,7 +77,7 @@ export default defineConfig(
     rules: restrict(sdk),
   },
   {
-    files: ["packages/worker-node/src/{sandbox,security}/**/*.ts"],
+    files: ["packages/worker-node/src/{limits,sandbox,security}/**/*.ts"],
     rules: restrict(grpc, sdk, upward),
   },
   {

@@ -1,10 +1,10 @@
 import { OutputStream, TerminationReason, type Artifact, type JobResult } from "@opencode-worker/shared";
 import type { CollectedArtifact, CollectedArtifacts } from "../files/collect-artifacts.js";
+import { describeOutcome } from "../limits/outcome.js";
 import type { Job } from "./job.js";
 import type { ExecutionReport } from "./phases/execute.js";
 import { fitResult } from "./fit-result.js";
 import { withLosses } from "./result-losses.js";
-import { describeOutcome } from "./termination.js";
 
 export interface ResultInputs {
   workerId: string;

@@ -1,10 +1,10 @@
 import { JobState, Phase, type JobResult, type SessionConfig } from "@opencode-worker/shared";
 import type { CollectedArtifact } from "../files/collect-artifacts.js";
 import type { ValidatedFile } from "../files/write-inputs.js";
+import type { Termination } from "../limits/outcome.js";
 import type { ResolvedLimits, SandboxUsage } from "../sandbox/driver.js";
 import { EventLog } from "./event-log.js";
 import { assertTransition, isFinalState, stateOfPhase } from "./lifecycle.js";
-import type { Termination } from "./termination.js";
 
 /** A job spec after validation: everything the phases need, nothing left to check. */
 export interface ValidatedJob {

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { JOB_ID_PATTERN, JobSpec, NetworkPolicy, uuidv7, type JobLimits } from "@opencode-worker/shared";
+import { JOB_ID_PATTERN, JobSpec, NetworkPolicy, uuidv7 } from "@opencode-worker/shared";
 import type { WorkerConfig } from "../config/worker-config.js";
 import { WorkerError, invalidArgument } from "../errors.js";
-import type { ResolvedLimits } from "../sandbox/driver.js";
+import { resolveLimits } from "../limits/resolve.js";
 import { sessionPaths } from "../sandbox/session-layout.js";
 import { CommandVerdicts } from "../security/command-verdicts.js";
 import { buildJobEnv, validateJobEnv } from "../security/env-filter.js";
@@ -91,92 +91,6 @@ function programArgv(spec: JobSpec): string[] {
 function jobEnvAsExecuted(userEnv: ReadonlyMap<string, string>, config: WorkerConfig): Record<string, string> {
   const paths = sessionPaths(join(config.session.baseDir, `session-${uuidv7()}`));
   return buildJobEnv(userEnv, paths);
-}
-
-type Governance = WorkerConfig["governance"];
-
-/** Each limit: the proto field, where its default and maximum live, and whether 0 means "off". */
-const LIMIT_RULES: ReadonlyArray<{
-  field: keyof JobLimits & keyof ResolvedLimits;
-  name: string;
-  defaultKey: keyof Governance;
-  maxKey: keyof Governance;
-  maxName: string;
-  integer: boolean;
-  zeroDisables?: boolean;
-}> = [
-  { field: "cpu", name: "cpu", defaultKey: "defaultCpu", maxKey: "maxCpu", maxName: "governance.max_cpu", integer: false },
-  {
-    field: "memoryBytes",
-    name: "memory_bytes",
-    defaultKey: "defaultMemoryBytes",
-    maxKey: "maxMemoryBytes",
-    maxName: "governance.max_memory_bytes",
-    integer: true,
-  },
-  {
-    field: "timeoutMs",
-    name: "timeout_ms",
-    defaultKey: "defaultTimeoutMs",
-    maxKey: "maxTimeoutMs",
-    maxName: "governance.max_timeout_ms",
-    integer: true,
-  },
-  {
-    field: "maxOutputBytes",
-    name: "max_output_bytes",
-    defaultKey: "defaultMaxOutputBytes",
-    maxKey: "maxOutputBytes",
-    maxName: "governance.max_output_bytes",
-    integer: true,
-  },
-  { field: "maxPids", name: "max_pids", defaultKey: "defaultMaxPids", maxKey: "maxPids", maxName: "governance.max_pids", integer: true },
-  {
-    field: "maxDiskBytes",
-    name: "max_disk_bytes",
-    defaultKey: "defaultMaxDiskBytes",
-    maxKey: "maxDiskBytes",
-    maxName: "governance.max_disk_bytes",
-    integer: true,
-  },
-  {
-    field: "idleTimeoutMs",
-    name: "idle_timeout_ms",
-    defaultKey: "defaultIdleTimeoutMs",
-    maxKey: "maxIdleTimeoutMs",
-    maxName: "governance.max_idle_timeout_ms",
-    integer: true,
-    zeroDisables: true,
-  },
-];
-
-/** Unset limits take the worker's default; set ones must be positive and within the worker's maximum. */
-function resolveLimits(requested: JobLimits | undefined, governance: Governance): ResolvedLimits {
-  const resolved = {} as ResolvedLimits;
-  for (const rule of LIMIT_RULES) {
-    const sent = requested?.[rule.field];
-    const max = governance[rule.maxKey] as number;
-    if (sent === undefined) {
-      resolved[rule.field] = governance[rule.defaultKey] as number;
-      continue;
-    }
-    const field = `limits.${rule.name}`;
-    // 64-bit limits arrive as exact decimal strings (jstype JS_STRING). Number() rounds only past
-    // 2^53, far above any maximum (a safe integer), so the comparison is exact; the message quotes
-    // the value as sent, and checking the maximum first names it for what it is, not a non-integer.
-    const value = Number(sent);
-    if (value > max) {
-      throw invalidArgument(field, `${sent} exceeds the worker's maximum ${max} (${rule.maxName}); ask for less or raise ${rule.maxName}`);
-    }
-    if (!Number.isFinite(value) || (rule.integer && !Number.isSafeInteger(value))) {
-      throw invalidArgument(field, `expected ${rule.integer ? "an integer" : "a number"}, got ${sent}`);
-    }
-    if (value < 0 || (value === 0 && !rule.zeroDisables)) {
-      throw invalidArgument(field, `expected a value > 0${rule.zeroDisables ? " (or 0 to disable)" : ""}, got ${sent}`);
-    }
-    resolved[rule.field] = value;
-  }
-  return resolved;
 }
 
 function resolveNetwork(policy: NetworkPolicy | undefined, allowOpen: boolean): "restricted" | "open" {

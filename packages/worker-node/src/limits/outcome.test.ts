@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { TerminationReason } from "@opencode-worker/shared";
-import { describeOutcome } from "./termination.js";
+import { describeOutcome } from "./outcome.js";
 
 describe("describeOutcome", () => {
   const exited = { reason: TerminationReason.TERMINATION_REASON_EXITED };
