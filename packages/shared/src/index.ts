@@ -17,6 +17,7 @@ export { decodeStreamJobResponse, encodeStreamJobResponse } from "./stream-job-c
 export { formatBytes, parseByteSize } from "./units.js";
 export { JOB_ID_PATTERN, WORKER_SERVICE_NAME } from "./contract.js";
 export { uuidv7 } from "./uuidv7.js";
+export { shellStatusOf, signalName } from "./signals.js";
 export { WorkerError } from "./worker-error.js";
 export type { WorkerErrorCode, WorkerErrorContext } from "./worker-error.js";
 export { decodeStatusDetails, encodeStatusDetails, ERROR_DOMAIN, STATUS_DETAILS_KEY } from "./status-details.js";

@@ -1,8 +1,8 @@
-import { constants } from "node:os";
 import { once } from "node:events";
 import { WorkerClient, type JobResult, type JobSpec } from "@opencode-worker/master-client";
 import { loadConfig } from "@opencode-worker/worker-node";
 import type { RunFlags } from "../command-line.js";
+import { shellStatusOf } from "@opencode-worker/shared";
 
 /**
  * `opencode-worker run [flags] -- <command ...>`: dispatches one job and streams its output live to
@@ -56,7 +56,5 @@ async function localAddress(configArgs: string[]): Promise<string> {
 /** The job's exit code; 128+n for a signal, as shells report it; 1 for any other end. */
 function exitCodeOf(result: JobResult): number {
   if (result.exitCode !== undefined) return result.exitCode;
-  const signal = result.signal as keyof typeof constants.signals | undefined;
-  if (signal && constants.signals[signal] !== undefined) return 128 + constants.signals[signal];
-  return 1;
+  return (result.signal ? shellStatusOf(result.signal) : undefined) ?? 1;
 }

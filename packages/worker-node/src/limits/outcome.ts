@@ -1,5 +1,4 @@
-import { constants as osConstants } from "node:os";
-import { JobState, TerminationReason, formatBytes } from "@opencode-worker/shared";
+import { JobState, TerminationReason, formatBytes, shellStatusOf } from "@opencode-worker/shared";
 import type { ResolvedLimits } from "../sandbox/driver.js";
 
 /** Why a job ended, with what was observed: the first cause recorded wins. */
@@ -80,8 +79,8 @@ function messageFor(
 
 /** The status a shell would show for a signal: 128+n, for callers who think in `$?`. */
 function shellStatus(signal: string | undefined): string {
-  const number = signal === undefined ? undefined : osConstants.signals[signal as NodeJS.Signals];
-  return number === undefined ? "" : `, shell status ${128 + number}`;
+  const status = signal === undefined ? undefined : shellStatusOf(signal);
+  return status === undefined ? "" : `, shell status ${status}`;
 }
 
 function formatMs(ms: number | undefined): string {

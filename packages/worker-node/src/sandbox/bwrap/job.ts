@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { statfs } from "node:fs/promises";
-import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import type { SessionCgroup } from "../cgroup/index.js";
@@ -8,6 +7,8 @@ import type { LimitBreach, ProcessExit, SandboxProcess, SandboxSessionSpec, Sand
 import { readProcUids, ticksToMs, trySignal } from "../proc-scan.js";
 import { ProcessTree, type TreeSample } from "../process-tree.js";
 import { parseLauncherStatus, SECCOMP_FD, STATUS_FD, type LauncherStatus } from "./launcher.js";
+import { signalName } from "@opencode-worker/shared";
+import { readText } from "../../util/read-text.js";
 
 /** bwrap's monitor, the pid namespace's init and the launcher's parent live in the session cgroup with the job. */
 export const BWRAP_OVERHEAD_TASKS = 3;
@@ -65,7 +66,7 @@ export class BwrapJob implements SandboxProcess {
     }
     this.child.stdin?.end(stdin);
     if (seccomp) (this.child.stdio[SECCOMP_FD] as Writable | null)?.end(seccomp);
-    const status = readBounded(this.child.stdio[STATUS_FD] as Readable | null, 256);
+    const status = readText(this.child.stdio[STATUS_FD] as Readable | null, 256);
     if ((!ctx.enforced.memory || !ctx.enforced.pids) && this.pid > 0) {
       this.tree = new ProcessTree(this.pid);
       this.timer = setInterval(() => void this.limitBreach(), ctx.sampleIntervalMs);
@@ -102,8 +103,7 @@ export class BwrapJob implements SandboxProcess {
     // the kernel's OOM killer) did it, else keep the number.
     if (signal) return { exitCode: null, signal };
     if (code !== null && code > 128 && (this.killedByDriver || this.breach)) {
-      const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
-      if (name) return { exitCode: null, signal: name };
+      return { exitCode: null, signal: signalName(code - 128) };
     }
     return { exitCode: code, signal: null };
   }
@@ -229,19 +229,4 @@ export class BwrapJob implements SandboxProcess {
     }
     return undefined;
   }
-}
-
-/** Everything a stream yields up to `limit` bytes, as text, once it closes (or "" if there is none). */
-function readBounded(stream: Readable | null, limit: number): Promise<string> {
-  if (!stream) return Promise.resolve("");
-  const chunks: Buffer[] = [];
-  let size = 0;
-  return new Promise((resolve) => {
-    stream.on("data", (chunk: Buffer) => {
-      if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-      size += chunk.length;
-    });
-    stream.on("error", () => {});
-    stream.once("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
-  });
 }

@@ -1,6 +1,6 @@
 import { accessSync, constants } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { signalName } from "@opencode-worker/shared";
 
 /**
  * The sandbox launcher (native/sandbox-launcher.c): the last link of the bwrap chain. It closes every
@@ -46,7 +46,5 @@ export function parseLauncherStatus(text: string): LauncherStatus | undefined {
   if (!match) return undefined;
   const alive = Number(match[3]);
   if (match[1] !== undefined) return { exitCode: Number(match[1]), signal: null, alive };
-  const number = Number(match[2]);
-  const signal = Object.entries(osConstants.signals).find(([, n]) => n === number)?.[0] ?? `SIG${number}`;
-  return { exitCode: null, signal, alive };
+  return { exitCode: null, signal: signalName(Number(match[2])), alive };
 }

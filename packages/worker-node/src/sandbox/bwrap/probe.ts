@@ -10,6 +10,7 @@ import type { KillMethod } from "../cgroup/index.js";
 import type { PreparedSandbox, ResolvedLimits, SandboxProcess } from "../driver.js";
 import { pidsWithUid } from "../proc-scan.js";
 import { warmUpMountHelper } from "./mounts/session-mount.js";
+import { readText } from "../../util/read-text.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -84,15 +85,6 @@ interface SelfTest {
   detail: string;
 }
 
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  return new Promise((resolve) => {
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("error", () => {});
-    stream.once("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
-  });
-}
-
 /** One throwaway session: prepare, run `script` under sh, let `check` judge, always destroy. */
 async function withSession(
   driver: BwrapDriver,
@@ -118,8 +110,8 @@ async function withSession(
       cwd: box.jobWorkDir,
       stdin: Buffer.alloc(0),
     });
-    const stdout = readAll(job.stdout);
-    const stderr = readAll(job.stderr);
+    const stdout = readText(job.stdout, PROBE_LIMITS.maxOutputBytes);
+    const stderr = readText(job.stderr, PROBE_LIMITS.maxOutputBytes);
     // A self-test that hangs is a failed one, not a hung start-up.
     timer = setTimeout(() => void job.killTree(0), 3000);
     return await check(job, { stdout: await stdout, stderr: await stderr }, box);
