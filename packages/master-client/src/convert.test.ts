@@ -191,6 +191,8 @@ describe("fromWireResult", () => {
     stderr: Buffer.from("warn\n"),
     stdoutTotalBytes: 7,
     stderrTotalBytes: 5,
+    stdoutLines: 1,
+    stderrLines: 1,
     stdoutRetainedBytes: 7,
     stderrRetainedBytes: 5,
     artifacts: [
@@ -233,6 +235,8 @@ describe("fromWireResult", () => {
       stderrTruncated: false,
       stdoutTotalBytes: 7,
       stderrTotalBytes: 5,
+      stdoutLines: 1,
+      stderrLines: 1,
       stdoutRetainedBytes: 7,
       stderrRetainedBytes: 5,
       artifacts: [
@@ -263,6 +267,13 @@ describe("fromWireResult", () => {
     expect([headOnly.stdoutTruncated, headOnly.stdoutRetainedBytes, headOnly.stderrTruncated]).toEqual([true, 7, false]);
     const lost = fromWireResult({ ...base, stderrTruncated: true, stderrTotalBytes: 50 });
     expect([lost.stdoutTruncated, lost.stderrTruncated]).toEqual([false, true]);
+  });
+
+  it("takes the line counts the worker made over the whole output, not those of the head it carries", () => {
+    // Through the wire encoding too: a count past 2^32 arrives exact.
+    const sent = { ...base, stdout: Buffer.from("a\n"), stdoutTotalBytes: 2 ** 45, stdoutLines: 2 ** 40 + 1, stderrLines: 0 };
+    const result = fromWireResult(wire.JobResult.decode(wire.JobResult.encode(sent).finish()));
+    expect([result.stdoutLines, result.stderrLines]).toEqual([2 ** 40 + 1, 0]);
   });
 
   it.each([

@@ -221,6 +221,8 @@ export function fromWireResult(result: wire.JobResult): JobResult {
     stderrTruncated: result.stderrTruncated || result.stderr.length < result.stderrRetainedBytes,
     stdoutTotalBytes: result.stdoutTotalBytes,
     stderrTotalBytes: result.stderrTotalBytes,
+    stdoutLines: result.stdoutLines,
+    stderrLines: result.stderrLines,
     stdoutRetainedBytes: result.stdoutRetainedBytes,
     stderrRetainedBytes: result.stderrRetainedBytes,
     artifacts: result.artifacts.map((artifact) => ({

@@ -76,6 +76,14 @@ export interface JobResult {
   readonly stderrTruncated: boolean;
   readonly stdoutTotalBytes: number;
   readonly stderrTotalBytes: number;
+  /**
+   * Newline characters the job wrote to stdout, counted by the worker over all `stdoutTotalBytes` (also
+   * past the retained bytes), so a caller can say how many lines it leaves out without reading them. A
+   * last line without a trailing newline is not counted.
+   */
+  readonly stdoutLines: number;
+  /** Like `stdoutLines`, for stderr. */
+  readonly stderrLines: number;
   /** Bytes of stdout the worker kept for this result, from the start: what `readOutput("stdout")` reads. */
   readonly stdoutRetainedBytes: number;
   readonly stderrRetainedBytes: number;

@@ -47,6 +47,8 @@ export function buildResult(job: Job, inputs: ResultInputs): JobResult {
     stderrTruncated: stderr.length < stderrTotalBytes,
     stdoutTotalBytes,
     stderrTotalBytes,
+    stdoutLines: report?.stdoutLines ?? 0,
+    stderrLines: report?.stderrLines ?? 0,
     stdoutRetainedBytes: stdout.length,
     stderrRetainedBytes: stderr.length,
     artifacts: (collected?.artifacts ?? []).map(toWireArtifact),

@@ -7,6 +7,7 @@ import { startIdleTimer, startWallTimer } from "../../limits/timers.js";
 import { pollUsageAndBreaches, readBreach } from "../../limits/usage-poll.js";
 import type { PreparedSandbox, SandboxProcess } from "../../sandbox/driver.js";
 import { buildJobEnv } from "../../security/env-filter.js";
+import { countNewlines } from "../../util/count-newlines.js";
 import type { Job } from "../job.js";
 
 export interface ExecutionReport {
@@ -14,6 +15,9 @@ export interface ExecutionReport {
   signal?: string;
   stdoutTotalBytes: number;
   stderrTotalBytes: number;
+  /** Newline characters over all the bytes of the stream, published or not. */
+  stdoutLines: number;
+  stderrLines: number;
   processesReaped: number;
 }
 
@@ -80,12 +84,14 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox): Promise<
 
 /**
  * Reads stdout and stderr into output events with their byte offsets. The output cap counts both
- * streams together; bytes past it are counted but not published. A congested subscriber pauses the
- * pipes (backpressure reaches the job); the idle timer does not run while the worker is the one waiting.
+ * streams together; bytes past it are counted (with their newlines) but not published. A congested
+ * subscriber pauses the pipes (backpressure reaches the job); the idle timer does not run while the
+ * worker is the one waiting.
  */
 function pumpOutput(job: Job, proc: SandboxProcess) {
   const { maxOutputBytes, idleTimeoutMs } = job.spec.limits;
   const totals = { [OutputStream.OUTPUT_STREAM_STDOUT]: 0, [OutputStream.OUTPUT_STREAM_STDERR]: 0 };
+  const lines = { [OutputStream.OUTPUT_STREAM_STDOUT]: 0, [OutputStream.OUTPUT_STREAM_STDERR]: 0 };
   let published = 0;
   let paused = false;
   const streams = [proc.stdout, proc.stderr];
@@ -110,6 +116,7 @@ function pumpOutput(job: Job, proc: SandboxProcess) {
     idleTimer.refresh();
     const offset = totals[stream];
     totals[stream] += chunk.length;
+    lines[stream] += countNewlines(chunk);
     const room = maxOutputBytes - published;
     const data = chunk.length <= room ? chunk : chunk.subarray(0, Math.max(0, room));
     if (data.length > 0 && !job.log.isClosed) {
@@ -128,6 +135,8 @@ function pumpOutput(job: Job, proc: SandboxProcess) {
     totals: () => ({
       stdoutTotalBytes: totals[OutputStream.OUTPUT_STREAM_STDOUT],
       stderrTotalBytes: totals[OutputStream.OUTPUT_STREAM_STDERR],
+      stdoutLines: lines[OutputStream.OUTPUT_STREAM_STDOUT],
+      stderrLines: lines[OutputStream.OUTPUT_STREAM_STDERR],
     }),
     stop: () => idleTimer.stop(),
   };

@@ -653,6 +653,13 @@ export interface JobResult {
   unlistedArtifacts: number;
   /** Entries left out of `skipped_artifacts` for the same reason. */
   unlistedSkippedArtifacts: number;
+  /**
+   * Newline characters the job wrote to stdout, counted over all stdout_total_bytes (also past the
+   * retained bytes). A last line without a trailing newline is not counted.
+   */
+  stdoutLines: number;
+  /** Like stdout_lines, for stderr. */
+  stderrLines: number;
 }
 
 /**
@@ -2184,6 +2191,8 @@ function createBaseJobResult(): JobResult {
     stderrRetainedBytes: 0,
     unlistedArtifacts: 0,
     unlistedSkippedArtifacts: 0,
+    stdoutLines: 0,
+    stderrLines: 0,
   };
 }
 
@@ -2254,6 +2263,12 @@ export const JobResult: MessageFns<JobResult> = {
     }
     if (message.unlistedSkippedArtifacts !== 0) {
       writer.uint32(176).uint32(message.unlistedSkippedArtifacts);
+    }
+    if (message.stdoutLines !== 0) {
+      writer.uint32(184).uint64(message.stdoutLines);
+    }
+    if (message.stderrLines !== 0) {
+      writer.uint32(192).uint64(message.stderrLines);
     }
     return writer;
   },
@@ -2447,6 +2462,22 @@ export const JobResult: MessageFns<JobResult> = {
             message.unlistedSkippedArtifacts = reader.uint32();
             continue;
           }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.stdoutLines = longToNumber(reader.uint64());
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.stderrLines = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2537,6 +2568,16 @@ export const JobResult: MessageFns<JobResult> = {
         : isSet(object.unlisted_skipped_artifacts)
         ? globalThis.Number(object.unlisted_skipped_artifacts)
         : 0,
+      stdoutLines: isSet(object.stdoutLines)
+        ? globalThis.Number(object.stdoutLines)
+        : isSet(object.stdout_lines)
+        ? globalThis.Number(object.stdout_lines)
+        : 0,
+      stderrLines: isSet(object.stderrLines)
+        ? globalThis.Number(object.stderrLines)
+        : isSet(object.stderr_lines)
+        ? globalThis.Number(object.stderr_lines)
+        : 0,
     };
   },
 
@@ -2608,6 +2649,12 @@ export const JobResult: MessageFns<JobResult> = {
     if (message.unlistedSkippedArtifacts !== 0) {
       obj.unlistedSkippedArtifacts = Math.round(message.unlistedSkippedArtifacts);
     }
+    if (message.stdoutLines !== 0) {
+      obj.stdoutLines = Math.round(message.stdoutLines);
+    }
+    if (message.stderrLines !== 0) {
+      obj.stderrLines = Math.round(message.stderrLines);
+    }
     return obj;
   },
 
@@ -2640,6 +2687,8 @@ export const JobResult: MessageFns<JobResult> = {
     message.stderrRetainedBytes = object.stderrRetainedBytes ?? 0;
     message.unlistedArtifacts = object.unlistedArtifacts ?? 0;
     message.unlistedSkippedArtifacts = object.unlistedSkippedArtifacts ?? 0;
+    message.stdoutLines = object.stdoutLines ?? 0;
+    message.stderrLines = object.stderrLines ?? 0;
     return message;
   },
 };
