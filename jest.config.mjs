@@ -5,7 +5,7 @@ export default {
   extensionsToTreatAsEsm: [".ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } } }] },
   moduleNameMapper: {
-    "^@opencode-worker/(shared|master-client|worker-node)$": "<rootDir>/packages/$1/src/index.ts",
+    "^@opencode-worker/(shared|master-client|worker-node|opencode-plugin)$": "<rootDir>/packages/$1/src/index.ts",
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },
   testMatch: ["<rootDir>/packages/*/src/**/*.test.ts", "<rootDir>/packages/*/test/**/*.test.ts"],

@@ -40,6 +40,8 @@ export type { RequestOptions } from "./transport.js";
 export { DEFAULT_ADDRESS, DEFAULT_REQUEST_TIMEOUT_MS } from "./options.js";
 export type { WorkerClientOptions } from "./options.js";
 export { DEFAULT_RETRY_POLICY } from "./retry.js";
+// Sizes as `limits` takes them (`"512MiB"`) and as results are best shown.
+export { formatBytes, parseByteSize } from "@opencode-worker/shared";
 export type { RetryOptions } from "./retry.js";
 export type { ByteSize, FileInput, JobLimitsInput, JobSpec, NetworkAccess, SessionConfigInput } from "./job-spec.js";
 export type { JobArtifact, JobPhase, JobResult, JobState, PhaseDurations, SkippedArtifact, TerminationReason } from "./job-result.js";

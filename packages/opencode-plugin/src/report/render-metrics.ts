@@ -1,0 +1,21 @@
+import { formatBytes, type LatencySummary, type WorkerMetrics } from "@opencode-worker/master-client";
+import { seconds } from "./render-status.js";
+
+/** A worker's capacity, load, isolation and outcomes, as an agent decides where and how to run. */
+export function renderMetrics(metrics: WorkerMetrics, address: string): string {
+  const free = Math.max(0, metrics.concurrency - metrics.active);
+  const lines = [
+    `worker ${metrics.workerId} at ${address}, version ${metrics.version}, up ${seconds(metrics.uptimeMs)}${metrics.draining ? ", DRAINING (accepts no new jobs)" : ""}`,
+    `capacity: ${metrics.active} of ${metrics.concurrency} slots busy (${free} free), ${metrics.queued} of ${metrics.maxQueued} queued`,
+    `isolation: ${metrics.isolationMode}${metrics.isolationDetails.length > 0 ? ` (${metrics.isolationDetails.join("; ")})` : ""}`,
+    `jobs: ${metrics.jobsTotal} in all; ${metrics.outcomes.map((outcome) => `${outcome.state}/${outcome.reason} ${outcome.count}`).join(", ") || "none ended yet"}`,
+    `latency: job ${latency(metrics.jobLatency)}; queue ${latency(metrics.queueLatency)}`,
+    `memory: rss ${formatBytes(metrics.rssBytes)}, ${metrics.retainedResults} results kept (${formatBytes(metrics.retainedResultBytes)})`,
+  ];
+  return lines.join("\n");
+}
+
+function latency(summary: LatencySummary): string {
+  if (summary.count === 0) return "no samples";
+  return `p50 ${summary.p50Ms} ms, p90 ${summary.p90Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms (${summary.count})`;
+}

@@ -1,0 +1,120 @@
+import { DEFAULT_ADDRESS, type JobLimitsInput, type NetworkAccess } from "@opencode-worker/master-client";
+
+/** How the plugin reaches workers and shapes what a model reads. */
+export interface PluginSettings {
+  /** The worker's `host:port`. */
+  address: string;
+  /** The deadline of one call to the worker, in ms (never a job's lifetime: that is limits.timeoutMs). */
+  requestTimeoutMs: number;
+  /** Most bytes of text one tool result may hold. */
+  resultBytes: number;
+  /** How long worker_collect_output and worker_subscribe_stream wait, when the call does not say. */
+  waitMs: number;
+  /** Limits every job gets unless its call sets them. */
+  limits: JobLimitsInput;
+  /** The network policy every job gets unless its call sets one. */
+  network: NetworkAccess;
+}
+
+/** Each setting, its plugin option (opencode.json) and its environment variable; an option wins over the variable. */
+const SOURCES = {
+  address: "OPENCODE_WORKER_ADDRESS",
+  requestTimeoutMs: "OPENCODE_WORKER_REQUEST_TIMEOUT_MS",
+  resultBytes: "OPENCODE_WORKER_RESULT_BYTES",
+  waitMs: "OPENCODE_WORKER_WAIT_MS",
+  limits: "OPENCODE_WORKER_LIMITS",
+  network: "OPENCODE_WORKER_NETWORK",
+} as const satisfies Record<keyof PluginSettings, string>;
+
+export const DEFAULT_SETTINGS: PluginSettings = {
+  address: DEFAULT_ADDRESS,
+  requestTimeoutMs: 30_000,
+  // About 4,000 tokens: room for a failing test's summary without flooding the context.
+  resultBytes: 16 * 1024,
+  waitMs: 10 * 60_000,
+  limits: {},
+  network: "restricted",
+};
+
+const MIN_RESULT_BYTES = 1024;
+const MAX_RESULT_BYTES = 1024 * 1024;
+
+/** A setting the plugin cannot use; every tool call answers with its message instead of running. */
+export class SettingsError extends Error {
+  override name = "SettingsError";
+}
+
+/**
+ * The settings from the plugin's options and the environment. Invalid ones throw a
+ * `SettingsError` naming the option or variable and what it must be.
+ */
+export function readSettings(options: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv): PluginSettings {
+  const unknown = Object.keys(options ?? {}).filter((key) => !(key in SOURCES));
+  if (unknown.length > 0) {
+    throw new SettingsError(
+      `unknown plugin option ${unknown.map((key) => `"${key}"`).join(", ")}; known: ${Object.keys(SOURCES).join(", ")}`,
+    );
+  }
+  const raw = (key: keyof PluginSettings): { value: unknown; from: string } | undefined => {
+    if (options?.[key] !== undefined) return { value: options[key], from: `plugin option ${key}` };
+    const text = env[SOURCES[key]];
+    if (text === undefined || text === "") return undefined;
+    return { value: key === "limits" ? parseJson(text, SOURCES[key]) : text, from: SOURCES[key] };
+  };
+  return {
+    address: readAddress(raw("address")) ?? DEFAULT_SETTINGS.address,
+    requestTimeoutMs: readInteger(raw("requestTimeoutMs"), 1, 24 * 3600_000) ?? DEFAULT_SETTINGS.requestTimeoutMs,
+    resultBytes: readInteger(raw("resultBytes"), MIN_RESULT_BYTES, MAX_RESULT_BYTES) ?? DEFAULT_SETTINGS.resultBytes,
+    waitMs: readInteger(raw("waitMs"), 1, 24 * 3600_000) ?? DEFAULT_SETTINGS.waitMs,
+    limits: readLimits(raw("limits")) ?? DEFAULT_SETTINGS.limits,
+    network: readNetwork(raw("network")) ?? DEFAULT_SETTINGS.network,
+  };
+}
+
+type Raw = { value: unknown; from: string } | undefined;
+
+const describe = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+function readAddress(raw: Raw): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw.value !== "string" || !/^\S+:\d{1,5}$/.test(raw.value)) {
+    throw new SettingsError(`${raw.from} must be a worker address "host:port", got ${describe(raw.value)}`);
+  }
+  return raw.value;
+}
+
+function readInteger(raw: Raw, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = typeof raw.value === "string" && /^\d+$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new SettingsError(`${raw.from} must be an integer from ${min} to ${max}, got ${describe(raw.value)}`);
+  }
+  return value;
+}
+
+function readLimits(raw: Raw): JobLimitsInput | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw.value !== "object" || raw.value === null || Array.isArray(raw.value)) {
+    throw new SettingsError(
+      `${raw.from} must be an object of job limits like {"memory":"1GiB","timeoutMs":600000}, got ${describe(raw.value)}`,
+    );
+  }
+  // Values are checked by the SDK when a job is dispatched, which names the limit.
+  return raw.value as JobLimitsInput;
+}
+
+function readNetwork(raw: Raw): NetworkAccess | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.value !== "restricted" && raw.value !== "open") {
+    throw new SettingsError(`${raw.from} must be "restricted" or "open", got ${describe(raw.value)}`);
+  }
+  return raw.value;
+}
+
+function parseJson(text: string, from: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new SettingsError(`${from} must be JSON, got ${text}`);
+  }
+}
