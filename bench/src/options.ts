@@ -1,9 +1,10 @@
 /**
  * The bench's sizes, from the environment so a quick run needs no code change:
  *   BENCH_QUICK=1            smaller sizes everywhere (about a minute)
- *   BENCH_ONLY=a,c           only these measurements (a latency, b rate, c output, d rss, e sandbox, f seccomp, g collect)
+ *   BENCH_ONLY=a,c           only these measurements (a latency, b rate, c output, d rss, e sandbox, f seccomp, g collect,
+ *                            h plugin overhead, i result sizing)
  *   BENCH_ROUNDS=2           how many alternating baseline/worker blocks each comparison is split into
- *   BENCH_LATENCY_JOBS=200   sequential trivial jobs measured in (a), (e) and (f), after BENCH_WARMUP_JOBS=20
+ *   BENCH_LATENCY_JOBS=200   sequential trivial jobs measured in (a), (e), (f) and (h), after BENCH_WARMUP_JOBS=20
  *   BENCH_RATE_JOBS=400      jobs per side in (b), BENCH_RATE_CONCURRENCY=8 in flight
  *   BENCH_OUTPUT_BYTES=1GiB  bytes each side streams in (c), split over the rounds
  *   BENCH_RSS_JOBS=100       concurrent `sleep` jobs in (d), each BENCH_RSS_SLEEP_S=2 seconds
@@ -11,7 +12,7 @@
  */
 import { parseByteSize } from "@opencode-worker/shared";
 
-export const MEASUREMENTS = ["a", "b", "c", "d", "e", "f", "g"] as const;
+export const MEASUREMENTS = ["a", "b", "c", "d", "e", "f", "g", "h", "i"] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 export interface BenchOptions {

@@ -16,7 +16,10 @@ export interface Target {
 }
 
 export interface Row {
-  /** The measurement's letter in the brief: a (latency), b (rate), c (output), d (rss), e (sandbox), f (seccomp), g (collect). */
+  /**
+   * The measurement's letter in the brief: a (latency), b (rate), c (output), d (rss), e (sandbox), f (seccomp), g (collect),
+   * h (plugin overhead), i (result sizing).
+   */
   id: string;
   label: string;
   unit: string;

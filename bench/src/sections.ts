@@ -9,8 +9,10 @@ import { DEEP_LEVELS, FLAT_FILES, measureCollect } from "./collect.js";
 import { compareLatency, describeBreakdown, type LatencyComparison } from "./latency.js";
 import type { BenchOptions, Measurement } from "./options.js";
 import { compareOutput } from "./output.js";
+import { comparePluginOverhead } from "./plugin-overhead.js";
 import { compareRate } from "./rate.js";
 import { measuredRow, type Row, type SectionResult, unmeasuredRow } from "./report.js";
+import { LARGE_OUTPUT_BYTES, measureResultSizing, SMALL_OUTPUT_BYTES } from "./result-sizing.js";
 import { measureRss } from "./rss.js";
 import { compareSandboxLatency } from "./sandbox.js";
 import { compareSeccompCost } from "./seccomp-cost.js";
@@ -231,6 +233,67 @@ export const SECTIONS: readonly Section[] = [
           { ...flatRow, note: flatNote },
         ],
         raw: { ...value, workerExit },
+      };
+    },
+  },
+  {
+    id: "h",
+    title: "OpenCode plugin overhead: worker_stream_job vs the SDK's client.run(), trivial job, process driver",
+    async run(options) {
+      const { value, workerExit } = await withWorker("h-plugin", PROCESS_DRIVER, profiled(options), (worker) =>
+        comparePluginOverhead(worker.client, worker.address, options),
+      );
+      const { plugin, sdk } = value;
+      // At most 1.2x or 2 ms more, whichever is larger: a fixed cost matters little on a slow job.
+      const bound = Math.round(Math.max(1.2 * sdk.p50Ms, sdk.p50Ms + 2) * 100) / 100;
+      const row = measuredRow({
+        id: "h",
+        label: "`true` job via worker_stream_job vs client.run(), p50",
+        unit: "ms",
+        figure: plugin.p50Ms,
+        baseline: sdk.p50Ms,
+        target: { on: "figure", op: "<=", value: bound },
+      });
+      const note =
+        `the target is the larger of 1.2x and +2 ms over client.run(); p99 ${plugin.p99Ms} ms vs ${sdk.p99Ms} ms; ` +
+        `${value.metadataCallsPerJob} live-progress updates per job`;
+      return { rows: [{ ...row, note }], raw: { ...value, workerExit } };
+    },
+  },
+  {
+    id: "i",
+    title: "sizing 16 MiB of output for a model (vs 1 MiB), the plugin's report code, no worker",
+    async run(options) {
+      const value = measureResultSizing(options);
+      const mib = (bytes: number): string => `${bytes / 1024 ** 2} MiB`;
+      const target = { on: "figure", op: "<=", value: 20 } as const;
+      const versus = `${mib(LARGE_OUTPUT_BYTES)} (vs ${mib(SMALL_OUTPUT_BYTES)})`;
+      const inMemory = measuredRow({
+        id: "i",
+        label: `excerptOf + renderResult of a result holding ${versus}, p50`,
+        unit: "ms",
+        figure: value.large.inMemory.p50Ms,
+        baseline: value.small.inMemory.p50Ms,
+        target,
+      });
+      const digest = measuredRow({
+        id: "i",
+        label: `OutputDigest fed ${versus} in 64 KiB chunks, then rendered, p50`,
+        unit: "ms",
+        figure: value.large.digest.p50Ms,
+        baseline: value.small.digest.p50Ms,
+        target,
+      });
+      const note =
+        `medians of ${value.runs} runs each; the model reads ${value.large.textBytes} bytes (${value.small.textBytes} for ` +
+        `${mib(SMALL_OUTPUT_BYTES)}); the baseline column is the same work on ${mib(SMALL_OUTPUT_BYTES)}`;
+      const digestNote = "the digest reads every byte once (newline count, head, tail ring), as the output streams in";
+      return {
+        rows: [
+          { ...inMemory, note },
+          { ...digest, note: digestNote },
+        ],
+        raw: { ...value },
       };
     },
   },
