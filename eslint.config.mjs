@@ -32,6 +32,27 @@ const belowSecurity = {
 };
 const belowFiles = { group: ["**/files/**"], message: "config/ sits below files/: it reads and checks settings only." };
 
+// session/ knows a sandbox only by its interface; the start-up (worker.ts) picks the driver.
+const sandboxInterface = {
+  group: ["**/sandbox/**", "!**/sandbox/driver.js"],
+  message: "session/ uses the sandbox through sandbox/driver.ts only: move what it needs into the interface.",
+};
+// sandbox/ reads its few settings from a SandboxSettings the start-up builds, not the whole WorkerConfig.
+const belowConfig = {
+  group: ["**/config/**"],
+  message: "sandbox/ does not read the config: add the setting to SandboxSettings (select-driver.ts) and pass it in.",
+};
+
+// The plugin is a thin map from tool calls to the SDK: it reaches a worker only through the SDK.
+const pluginDeps = {
+  group: ["@opencode-worker/shared", "@opencode-worker/worker-node", "@opencode-worker/cli"],
+  message: "The OpenCode plugin speaks to workers through @opencode-worker/master-client only.",
+};
+const reportBelowTools = {
+  group: ["**/tools/**", "**/settings.js", "@opencode-ai/*"],
+  message: "report/ turns SDK results into text: it knows neither the tools nor opencode.",
+};
+
 /** @param {...{ group: string[]; message: string }} patterns */
 const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
 
@@ -77,8 +98,18 @@ export default defineConfig(
     rules: restrict(sdk),
   },
   {
-    files: ["packages/worker-node/src/{limits,sandbox,security}/**/*.ts"],
+    // Its tests may build a real driver to run sessions on.
+    files: ["packages/worker-node/src/session/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: restrict(grpc, sdk, sandboxInterface),
+  },
+  {
+    files: ["packages/worker-node/src/{limits,security}/**/*.ts"],
     rules: restrict(grpc, sdk, upward),
+  },
+  {
+    files: ["packages/worker-node/src/sandbox/**/*.ts"],
+    rules: restrict(grpc, sdk, upward, belowConfig),
   },
   {
     files: ["packages/worker-node/src/files/**/*.ts"],
@@ -96,5 +127,14 @@ export default defineConfig(
   {
     files: ["packages/shared/**/*.ts"],
     rules: restrict(workspace),
+  },
+  {
+    files: ["packages/opencode-plugin/src/**/*.ts"],
+    ignores: ["packages/opencode-plugin/src/report/**"],
+    rules: restrict(grpc, pluginDeps),
+  },
+  {
+    files: ["packages/opencode-plugin/src/report/**/*.ts"],
+    rules: restrict(grpc, pluginDeps, reportBelowTools),
   },
 );

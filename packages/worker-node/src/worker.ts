@@ -4,8 +4,8 @@ import { loadConfig, type LoadConfigOptions } from "./config/index.js";
 import type { WorkerConfig } from "./config/worker-config.js";
 import { removeTree } from "./files/remove-tree.js";
 import { createLogger, type Logger } from "./logging/logger.js";
-import type { SandboxDriver } from "./sandbox/driver.js";
-import { selectDriver, type IsolationReport } from "./sandbox/select-driver.js";
+import type { IsolationReport, SandboxDriver } from "./sandbox/driver.js";
+import { selectDriver, type SandboxSettings } from "./sandbox/select-driver.js";
 import { prepareCommandPolicy } from "./security/command-policy.js";
 import { bind, createServer, shutdown } from "./server/create-server.js";
 import { WorkerHealth } from "./server/health.js";
@@ -45,7 +45,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   for (const note of [...(options.notes ?? []), ...notes]) log.warn(note);
 
   // The shell parser's WASM compiles once here, not on the first Dispatch.
-  const [isolation] = await Promise.all([selectDriver(config, log), prepareCommandPolicy()]);
+  const [isolation] = await Promise.all([selectDriver(sandboxSettings(config), log), prepareCommandPolicy()]);
   const resultsDir = join(config.session.baseDir, ".results");
   await mkdir(config.session.baseDir, { recursive: true, mode: 0o711 });
   // Stateless: results of a previous run are not served again.
@@ -82,6 +82,12 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   const stop = (graceMs = config.worker.shutdownGraceMs): Promise<void> =>
     (stopping ??= drainAndClose(server, manager, isolation.driver, health, log, graceMs));
   return { address, port, config, isolation, manager, stop };
+}
+
+/** The few settings the sandbox reads: it sits below the config and never sees the rest. */
+function sandboxSettings(config: WorkerConfig): SandboxSettings {
+  const { driver, trustedJobs, minIsolation, bwrapPath, sandboxUidBase } = config.security;
+  return { driver, trustedJobs, minIsolation, bwrapPath, sandboxUidBase, baseDir: config.session.baseDir };
 }
 
 async function drainAndClose(

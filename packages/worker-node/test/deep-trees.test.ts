@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { eventually, startTestWorker, type TestWorker } from "./harness.js";
+import { fixtureProgram } from "./support/fixture-program.js";
 
 /*
  * A job can leave a tree deeper than PATH_MAX (600 levels of 20-character names: a 12,600-byte path).
@@ -13,15 +14,11 @@ import { eventually, startTestWorker, type TestWorker } from "./harness.js";
 const LEVELS = 600;
 const NAME = "n".repeat(20);
 
-// python3, not sh: a shell's `cd` resolves ever longer paths and fails past PATH_MAX.
-const DEEP_JOB = [
-  "import os",
-  `for _ in range(${LEVELS}):`,
-  `    os.mkdir("${NAME}")`,
-  `    os.chdir("${NAME}")`,
-  `open("leaf", "w").write("leaf")`,
-  `print(len(os.getcwd()))`,
-].join("\n");
+// The fixture's names are NAME too; it prints the length of its cwd at the bottom.
+const DEEP_JOB = {
+  argv: ["/usr/bin/python3", "deep-tree.py", String(LEVELS), "cwd"],
+  files: { "deep-tree.py": fixtureProgram("deep-tree.py") },
+};
 
 const PROCESS_DRIVER = {
   security: { driver: "process", trusted_jobs: true, min_isolation: "none" },
@@ -51,7 +48,7 @@ describe("trees deeper than PATH_MAX are deleted (process driver)", () => {
   it("removes the session of a job that built a 600-level tree in its work dir", async () => {
     const t: TestWorker = await startTestWorker(PROCESS_DRIVER);
     try {
-      const result = await t.client.run({ argv: ["/usr/bin/python3", "-c", DEEP_JOB] });
+      const result = await t.client.run(DEEP_JOB);
       expect(result.exitCode).toBe(0);
       expect(Number(result.stdoutText)).toBeGreaterThan(LEVELS * (NAME.length + 1));
       expect(await t.sessionDirs()).toEqual([]);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { JobFailedError, type JobResult, type JobSpec } from "@opencode-worker/master-client";
 import { startTestWorker, type TestWorker } from "./harness.js";
 import { describeSandbox } from "./support/conditions.js";
+import { fixtureProgram } from "./support/fixture-program.js";
 import { startSandboxWorker } from "./isolation/sandbox-harness.js";
 
 /**
@@ -16,8 +17,8 @@ async function resultOf(t: TestWorker, spec: JobSpec): Promise<JobResult> {
   return outcome as JobResult;
 }
 
-/** setsid + double fork: out of the job's process group and session, reparented to the namespace's init. */
-const DAEMON = "setsid sh -c 'trap \"\" TERM HUP; (sleep 1000 </dev/null >/dev/null 2>&1 &) &' </dev/null >/dev/null 2>&1";
+/** `sh daemon.sh`: setsid + double fork, out of the job's process group and session, reparented to the namespace's init. */
+const DAEMON_FILES = { "daemon.sh": fixtureProgram("daemon.sh") };
 
 function exitStatuses(start: () => Promise<TestWorker>) {
   let t: TestWorker;
@@ -68,7 +69,7 @@ describeSandbox("exit status (sandbox)", () => {
   it("counts daemons a job left behind, though they died with its pid namespace before the worker looked", async () => {
     const t = await startSandboxWorker();
     try {
-      const result = await resultOf(t, { command: `${DAEMON}; ${DAEMON}; sleep 0.1; exit 0` });
+      const result = await resultOf(t, { command: "sh daemon.sh; sh daemon.sh; sleep 0.1; exit 0", files: DAEMON_FILES });
       expect(result.state).toBe("finished");
       expect(result.processesReaped).toBeGreaterThanOrEqual(2);
     } finally {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { JobFailedError, ResourceExhaustedError, type JobResult } from "@opencode-worker/master-client";
 import { startTestWorker, type TestWorker } from "./harness.js";
+import { fixtureProgram } from "./support/fixture-program.js";
 
 let t: TestWorker;
 beforeAll(async () => {
@@ -48,7 +49,8 @@ describe("limits the worker enforces", () => {
 
   it("kills a memory hog at memory_bytes and reports the peak", async () => {
     const result = await failing({
-      argv: ["python3", "-c", "import time\nx = bytearray(300 * 1024 * 1024)\ntime.sleep(30)"],
+      argv: ["python3", "memory-hog.py", "300"],
+      files: { "memory-hog.py": fixtureProgram("memory-hog.py") },
       limits: { memory: "96MiB" },
     });
     expect(result.reason).toBe("memory_limit");

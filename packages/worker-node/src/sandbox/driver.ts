@@ -1,5 +1,26 @@
+import { join } from "node:path";
 import type { Readable } from "node:stream";
-import type { IsolationMode } from "../config/worker-config.js";
+
+/**
+ * How strongly jobs are isolated, strongest first. The config (which the sandbox does not import) declares
+ * the same modes for `security.min_isolation`; worker.ts hands that setting over as this type, so a mode
+ * the config accepts and the sandbox does not know fails to compile.
+ */
+export type IsolationMode = "sandbox" | "reduced" | "none";
+
+/** What the start-up's probe found: the driver that runs every job, or why jobs are refused. */
+export interface IsolationReport {
+  mode: IsolationMode;
+  /** What the probe found and tested, one line each (health, metrics, the start-up log). */
+  details: string[];
+  /** Unset when the worker must refuse jobs. */
+  driver?: SandboxDriver;
+  /**
+   * Set when jobs must be refused (health NOT_SERVING, jobs FAILED_PRECONDITION): one sentence
+   * saying why and how to get stronger isolation.
+   */
+  refusal?: string;
+}
 
 /**
  * The seam between a session's lifecycle and the thing that runs its process.
@@ -21,6 +42,31 @@ export interface SandboxDriver {
   sweep(baseDir: string): Promise<string[]>;
   /** Releases what the driver holds across sessions (mounts it reuses), once the last session is destroyed. */
   close(): Promise<void>;
+}
+
+/**
+ * What every driver creates under `<sessionDir>`; the job sees HOME and TMPDIR here. Part of the
+ * interface because validation sizes the job's environment, whose defaults are these paths, before
+ * any driver prepares the session.
+ */
+export const SESSION_SUBDIRS = ["work", "output", "home", "tmp"] as const;
+
+export interface SessionPaths {
+  sessionDir: string;
+  workDir: string;
+  outputDir: string;
+  homeDir: string;
+  tmpDir: string;
+}
+
+export function sessionPaths(sessionDir: string): SessionPaths {
+  return {
+    sessionDir,
+    workDir: join(sessionDir, "work"),
+    outputDir: join(sessionDir, "output"),
+    homeDir: join(sessionDir, "home"),
+    tmpDir: join(sessionDir, "tmp"),
+  };
 }
 
 export interface SandboxSessionSpec {

@@ -1,20 +1,13 @@
-import type { IsolationMode, WorkerConfig } from "../config/worker-config.js";
 import type { Logger } from "../logging/logger.js";
-import type { SandboxDriver } from "./driver.js";
-import { probeIsolation, type ProbeOptions } from "./bwrap/probe.js";
+import type { IsolationMode, IsolationReport } from "./driver.js";
+import { probeIsolation, type ProbeOptions, type ProbeSettings } from "./bwrap/probe.js";
 import { ProcessDriver } from "./process/driver.js";
 
-export interface IsolationReport {
-  mode: IsolationMode;
-  /** What the probe found and tested, one line each (health, metrics, the start-up log). */
-  details: string[];
-  /** Unset when the worker must refuse jobs. */
-  driver?: SandboxDriver;
-  /**
-   * Set when jobs must be refused (health NOT_SERVING, jobs FAILED_PRECONDITION): one sentence
-   * saying why and how to get stronger isolation.
-   */
-  refusal?: string;
+/** The settings the driver choice reads, each the config key of the same name in `security.*`. */
+export interface SandboxSettings extends ProbeSettings {
+  driver: "auto" | "bwrap" | "process";
+  trustedJobs: boolean;
+  minIsolation: IsolationMode;
 }
 
 const RANK: Record<IsolationMode, number> = { none: 0, reduced: 1, sandbox: 2 };
@@ -27,8 +20,8 @@ const RANK: Record<IsolationMode, number> = { none: 0, reduced: 1, sandbox: 2 };
  * - process: the process driver, only with `security.trusted_jobs`.
  * A mode below `security.min_isolation` is refused, whatever the driver.
  */
-export async function selectDriver(config: WorkerConfig, log: Logger, options: ProbeOptions = {}): Promise<IsolationReport> {
-  const { driver: wanted, trustedJobs, minIsolation } = config.security;
+export async function selectDriver(settings: SandboxSettings, log: Logger, options: ProbeOptions = {}): Promise<IsolationReport> {
+  const { driver: wanted, trustedJobs, minIsolation } = settings;
   let report: IsolationReport;
   let reason: string | undefined;
   let fix: string | undefined;
@@ -44,7 +37,7 @@ export async function selectDriver(config: WorkerConfig, log: Logger, options: P
         "set security.driver=auto (or bwrap) to sandbox them";
     }
   } else {
-    const probe = await probeIsolation(config, options);
+    const probe = await probeIsolation(settings, options);
     report = { mode: probe.mode, details: probe.details };
     reason = probe.weakness?.reason;
     fix = probe.weakness?.fix;

@@ -2,27 +2,7 @@ import { chownSync, mkdirSync, renameSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import { removeTree } from "../files/remove-tree.js";
-
-/** What every driver creates under `<sessionDir>`; the job sees HOME and TMPDIR here. */
-export const SESSION_SUBDIRS = ["work", "output", "home", "tmp"] as const;
-
-export interface SessionPaths {
-  sessionDir: string;
-  workDir: string;
-  outputDir: string;
-  homeDir: string;
-  tmpDir: string;
-}
-
-export function sessionPaths(sessionDir: string): SessionPaths {
-  return {
-    sessionDir,
-    workDir: join(sessionDir, "work"),
-    outputDir: join(sessionDir, "output"),
-    homeDir: join(sessionDir, "home"),
-    tmpDir: join(sessionDir, "tmp"),
-  };
-}
+import { SESSION_SUBDIRS } from "./driver.js";
 
 /** Thrown (as a plain Error: a worker bug, not a job's) when a session dir is not `<base>/session-<id>`. */
 export function assertSessionDir(sessionDir: string): void {

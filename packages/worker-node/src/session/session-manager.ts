@@ -6,7 +6,7 @@ import { LatencyWindow } from "../metrics/latency-window.js";
 import { buildResult } from "./build-result.js";
 import { DroppedResults } from "./dropped-results.js";
 import { Job } from "./job.js";
-import type { IsolationReport } from "../sandbox/select-driver.js";
+import type { IsolationReport } from "../sandbox/driver.js";
 import { runSession, type SessionContext } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
 

@@ -4,7 +4,7 @@ import { JobSpec } from "@opencode-worker/shared";
 import { loadConfig } from "../config/index.js";
 import type { WorkerConfig } from "../config/worker-config.js";
 import { WorkerError } from "../errors.js";
-import { sessionPaths } from "../sandbox/session-layout.js";
+import { sessionPaths } from "../sandbox/driver.js";
 import { buildJobEnv } from "../security/env-filter.js";
 import { MAX_EXEC_STRING_BYTES, MAX_EXEC_TOTAL_BYTES } from "./exec-size.js";
 import { validateSpec } from "./validate-spec.js";

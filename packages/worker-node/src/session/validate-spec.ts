@@ -4,7 +4,7 @@ import { JOB_ID_PATTERN, JobSpec, NetworkPolicy, uuidv7 } from "@opencode-worker
 import type { WorkerConfig } from "../config/worker-config.js";
 import { WorkerError, invalidArgument } from "../errors.js";
 import { resolveLimits } from "../limits/resolve.js";
-import { sessionPaths } from "../sandbox/session-layout.js";
+import { sessionPaths } from "../sandbox/driver.js";
 import { CommandVerdicts } from "../security/command-verdicts.js";
 import { buildJobEnv, validateJobEnv } from "../security/env-filter.js";
 import { validateArtifactPatterns, validateCwd, validateInputFiles } from "../security/path-guard.js";

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
+import type { JobSpec } from "@opencode-worker/master-client";
 import { rm, writeFile, readFile } from "node:fs/promises";
 import { eventually, type TestWorker } from "../harness.js";
 import { describeSandbox } from "../support/conditions.js";
+import { fixtureProgram } from "../support/fixture-program.js";
 import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 const SECRET = `ocw-canary-secret-${process.pid}-${Date.now()}`;
@@ -26,8 +28,8 @@ describeSandbox("nothing escapes the sandbox", () => {
   });
 
   /** Runs a hostile job and asserts nothing of the worker leaked into any output. */
-  async function attempt(command: string) {
-    const job = await t.client.dispatch({ command, limits: { timeoutMs: 20_000 } });
+  async function attempt(command: string, files?: JobSpec["files"]) {
+    const job = await t.client.dispatch({ command, files, limits: { timeoutMs: 20_000 } });
     const result = await job.wait();
     expect(`${result.stdoutText}${result.stderrText}`).not.toContain(SECRET);
     return result;
@@ -81,9 +83,8 @@ describeSandbox("nothing escapes the sandbox", () => {
   it("cannot reach the worker's own gRPC port or any address with network RESTRICTED", async () => {
     const port = t.worker.port;
     const result = await attempt(
-      `python3 -c "import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print('refused', e.errno)"; ` +
-        `python3 -c "import socket\ntry:\n  socket.create_connection(('169.254.169.254', 80), timeout=2); print('connected')\nexcept OSError as e: print('refused', e.errno)"; ` +
-        "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+      `python3 connect.py 127.0.0.1 ${port}; python3 connect.py 169.254.169.254 80; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '`,
+      { "connect.py": fixtureProgram("connect.py") },
     );
     expect(result.stdoutText).not.toContain("connected");
     expect(result.stdoutText.match(/refused/g)?.length).toBe(2);

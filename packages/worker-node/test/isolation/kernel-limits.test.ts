@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { JobFailedError, type JobResult, type JobSpec } from "@opencode-worker/master-client";
 import { eventually, type TestWorker } from "../harness.js";
 import { describeSandbox } from "../support/conditions.js";
+import { fixtureProgram } from "../support/fixture-program.js";
 import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 let t: TestWorker;
@@ -25,7 +26,11 @@ describeSandbox("limits enforced by the kernel", () => {
   }
 
   it("OOM-kills a memory bomb at memory_bytes (cgroup) and reports the peak", async () => {
-    const result = await outcome({ command: "python3 -c 'x=[]\nwhile True: x.append(bytearray(8<<20))'", limits: { memory: "64MiB" } });
+    const result = await outcome({
+      command: "python3 memory-hog.py",
+      files: { "memory-hog.py": fixtureProgram("memory-hog.py") },
+      limits: { memory: "64MiB" },
+    });
     expect(result.reason).toBe("memory_limit");
     expect(result.memoryPeakBytes).toBeGreaterThanOrEqual(32 * 1024 * 1024);
     expect(result.memoryPeakBytes).toBeLessThanOrEqual(80 * 1024 * 1024);
@@ -34,7 +39,8 @@ describeSandbox("limits enforced by the kernel", () => {
 
   it("caps a fork bomb at max_pids and reports PIDS_LIMIT", async () => {
     const result = await outcome({
-      argv: ["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 5"],
+      argv: ["bash", "fork-bomb.sh", "5"],
+      files: { "fork-bomb.sh": fixtureProgram("fork-bomb.sh") },
       limits: { maxPids: 32, timeoutMs: 20_000 },
     });
     expect(result.reason).toBe("pids_limit");
@@ -60,15 +66,15 @@ describeSandbox("limits enforced by the kernel", () => {
 
   it("survives fd exhaustion inside the job (rlimit nofile)", async () => {
     const result = await outcome({
-      command:
-        "python3 -c \"import os\nfds=[]\ntry:\n  while True: fds.append(os.open('/dev/null', os.O_RDONLY))\nexcept OSError as e: print('stopped at', len(fds), e.errno)\"",
+      command: "python3 open-until-refused.py",
+      files: { "open-until-refused.py": fixtureProgram("open-until-refused.py") },
     });
     expect(result.state).toBe("finished");
     expect(result.stdoutText).toMatch(/stopped at \d+ 24/);
   });
 
   it("throttles a CPU spin to cpu 0.5 and reports its cpu time", async () => {
-    const result = await outcome({ command: "timeout 2 sh -c 'while :; do :; done'; true", limits: { cpu: 0.5 } });
+    const result = await outcome({ command: "sh spin.sh 2", files: { "spin.sh": fixtureProgram("spin.sh") }, limits: { cpu: 0.5 } });
     expect(result.cpuTimeMs).toBeGreaterThan(300);
     // Unthrottled it would use the whole 2 s of wall time on a core.
     expect(result.cpuTimeMs).toBeLessThan(1500);

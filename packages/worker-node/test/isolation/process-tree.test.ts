@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { JobFailedError } from "@opencode-worker/master-client";
 import { eventually, type TestWorker } from "../harness.js";
 import { describeSandbox } from "../support/conditions.js";
+import { fixtureProgram } from "../support/fixture-program.js";
 import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 let t: TestWorker;
@@ -17,18 +18,18 @@ describeSandbox("the whole process tree dies with the job", () => {
   });
   afterAll(() => t.stop());
 
-  // A daemon: setsid into a new session, double fork, close the pipes, ignore SIGTERM and SIGHUP.
-  const DAEMON = "setsid sh -c 'trap \"\" TERM HUP; (sleep 1000 </dev/null >/dev/null 2>&1 &) &' </dev/null >/dev/null 2>&1";
+  // `sh daemon.sh`: setsid into a new session, double fork, close the pipes, ignore SIGTERM and SIGHUP.
+  const DAEMON_FILES = { "daemon.sh": fixtureProgram("daemon.sh") };
 
   it("kills setsid + double-fork daemons left after an exit 0, before the result arrives", async () => {
-    const result = await t.client.run({ command: `${DAEMON}; ${DAEMON}; echo started` });
+    const result = await t.client.run({ command: "sh daemon.sh; sh daemon.sh; echo started", files: DAEMON_FILES });
     expect(result.state).toBe("finished");
     // The pid namespace takes them down with the job's init, or the cgroup kill after it: either way none is left.
     expect(noneLeft()).toBe(true);
   });
 
   it("kills daemons on cancel, before Cancel returns", async () => {
-    const job = await t.client.dispatch({ command: `${DAEMON}; echo started; sleep 1000` });
+    const job = await t.client.dispatch({ command: "sh daemon.sh; echo started; sleep 1000", files: DAEMON_FILES });
     let started = false;
     job.onStdout(() => (started = true));
     await eventually(() => started);
@@ -55,9 +56,9 @@ describeSandbox("the whole process tree dies with the job", () => {
 
   it("kills the tree on timeout, idle timeout and output limit alike", async () => {
     const specs = [
-      { command: `${DAEMON}; sleep 1000`, limits: { timeoutMs: 500 } },
-      { command: `${DAEMON}; echo x; sleep 1000`, limits: { idleTimeoutMs: 300 } },
-      { command: `${DAEMON}; yes`, limits: { maxOutput: 100_000 } },
+      { command: "sh daemon.sh; sleep 1000", files: DAEMON_FILES, limits: { timeoutMs: 500 } },
+      { command: "sh daemon.sh; echo x; sleep 1000", files: DAEMON_FILES, limits: { idleTimeoutMs: 300 } },
+      { command: "sh daemon.sh; yes", files: DAEMON_FILES, limits: { maxOutput: 100_000 } },
     ];
     const reasons = [];
     for (const spec of specs) {

@@ -29,27 +29,6 @@ export function describeWithPrerequisites(title: string, problems: string[], bod
   });
 }
 
-/**
- * Why a sandbox suite is skipped here, or undefined when it must run. Sandbox tests need root and
- * bubblewrap: outside CI they are skipped with a message when either is missing; with CI=true they
- * never skip, so a CI machine without them fails loudly instead of passing green.
- */
-export function sandboxSkipReason(): string | undefined {
-  if (process.env.CI === "true") return undefined;
-  if (process.getuid?.() !== 0) return "sandbox tests need root (set CI=true to make this a failure)";
-  if (!resolveExecutable("bwrap")) return "sandbox tests need bubblewrap: apt-get install bubblewrap";
-  return undefined;
-}
-
-/**
- * Called first in every sandbox suite's beforeAll: under CI a missing prerequisite fails the suite
- * with a message that says what to install, instead of a confusing spawn error per test.
- */
-export function requireSandboxPrerequisites(): void {
-  const problems = sandboxProblems();
-  if (problems.length > 0) throw new Error(`sandbox tests cannot run: ${problems.join("; ")}`);
-}
-
 /** What keeps the bwrap sandbox from running on this machine; empty when it can run. */
 export function sandboxProblems(): string[] {
   const problems: string[] = [];

@@ -14,6 +14,7 @@ import type {
   SandboxProcess,
   SandboxUsage,
 } from "../../src/sandbox/driver.js";
+import { writeInputs } from "../../src/files/write-inputs.js";
 import { readMountInfo } from "../../src/sandbox/bwrap/mounts/mountinfo.js";
 import { pidsWithUid } from "../../src/sandbox/proc-scan.js";
 import { unmountSession } from "../../src/sandbox/bwrap/mounts/session-mount.js";
@@ -69,6 +70,8 @@ export interface RunOptions {
   network?: "restricted" | "open";
   env?: Record<string, string>;
   stdin?: string;
+  /** Input files (e.g. a `fixtureProgram`), written into the work dir as PREPARE writes a job's. */
+  files?: Record<string, { content: string; mode: number }>;
   /** Called while the job runs (after exec, before exited). */
   during?: (job: SandboxProcess, box: PreparedSandbox) => Promise<void>;
   /** Poll limitBreach() this often while the job runs, as the lifecycle does. @default 50 */
@@ -91,6 +94,8 @@ export async function runScript(driver: SandboxDriver, baseDir: string, script: 
     network: options.network ?? "restricted",
   });
   try {
+    const files = Object.entries(options.files ?? {}).map(([path, f]) => ({ path, content: Buffer.from(f.content), mode: f.mode }));
+    await writeInputs(box.workDir, files, box.owner);
     await options.before?.(box);
     const started = performance.now();
     const exec: ExecSpec = {

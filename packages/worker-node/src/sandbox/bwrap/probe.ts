@@ -4,15 +4,24 @@ import { accessSync, constants as fsConstants, existsSync, readFileSync, rmSync 
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { setTimeout as delay } from "node:timers/promises";
-import type { IsolationMode, WorkerConfig } from "../../config/worker-config.js";
 import { BwrapDriver, createBwrapDriver } from "./driver.js";
 import type { KillMethod } from "../cgroup/index.js";
-import type { PreparedSandbox, ResolvedLimits, SandboxProcess } from "../driver.js";
+import type { IsolationMode, PreparedSandbox, ResolvedLimits, SandboxProcess } from "../driver.js";
 import { pidsWithUid } from "../proc-scan.js";
 import { warmUpMountHelper } from "./mounts/session-mount.js";
 import { readText } from "../../util/read-text.js";
 
 const execFileAsync = promisify(execFile);
+
+/** The settings the probe reads, named after their config keys. */
+export interface ProbeSettings {
+  /** security.bwrap_path: a name looked up on PATH, or a path. */
+  bwrapPath: string;
+  /** security.sandbox_uid_base: the first slot uid. */
+  sandboxUidBase: number;
+  /** session.base_dir: where the driver keeps its sessions, the self-tests' included. */
+  baseDir: string;
+}
 
 export interface ProbeOptions {
   /** The bwrap driver's cgroup parent. @default opencode-worker */
@@ -221,10 +230,10 @@ function userNamespaces(): string {
 }
 
 /** Finds out what this machine really allows, with self-tests that try to break out. */
-export async function probeIsolation(config: WorkerConfig, options: ProbeOptions = {}): Promise<ProbeResult> {
+export async function probeIsolation(settings: ProbeSettings, options: ProbeOptions = {}): Promise<ProbeResult> {
   const started = Date.now();
   const details: string[] = [];
-  const bwrapSetting = config.security.bwrapPath;
+  const bwrapSetting = settings.bwrapPath;
   const bwrap = resolveExecutable(bwrapSetting);
   const uid = process.getuid?.() ?? -1;
 
@@ -256,12 +265,12 @@ export async function probeIsolation(config: WorkerConfig, options: ProbeOptions
     bwrapRuns(bwrap),
     createBwrapDriver({
       bwrapPath: bwrap,
-      uidBase: config.security.sandboxUidBase,
+      uidBase: settings.sandboxUidBase,
       cgroupParent: options.cgroupParent,
       slotLockDir: options.slotLockDir,
       killMethod: options.killMethod,
       useCgroups: options.useCgroups,
-      baseDir: config.session.baseDir,
+      baseDir: settings.baseDir,
     }).catch((error: unknown) => error as Error),
   ]);
   if (!runs.ok) {
@@ -274,7 +283,7 @@ export async function probeIsolation(config: WorkerConfig, options: ProbeOptions
     };
   }
   details.push(`${runs.version} at ${bwrap}: pid, net, ipc, uts and mount namespaces work`);
-  details.push(`running as root: per-session slot uids from ${config.security.sandboxUidBase}`);
+  details.push(`running as root: per-session slot uids from ${settings.sandboxUidBase}`);
   details.push(userNamespaces());
   if (created instanceof Error) {
     const reason = `the bwrap driver cannot start: ${created.message}`;
@@ -286,7 +295,7 @@ export async function probeIsolation(config: WorkerConfig, options: ProbeOptions
   details.push(cg ? `${cg.label} at ${cg.parents.join(", ")}` : "no usable cgroups: memory and pids fall back to sampling");
   details.push("per-session tmpfs with size and nr_inodes limits");
 
-  const tests = await selfTests(driver, config.session.baseDir);
+  const tests = await selfTests(driver, settings.baseDir);
   for (const t of tests) details.push(`self-test ${t.name}: ${t.passed ? "passed" : "FAILED"} (${t.detail})`);
   details.push(`probe took ${Date.now() - started} ms`);
 

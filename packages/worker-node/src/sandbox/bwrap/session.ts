@@ -1,7 +1,7 @@
 import { basename, dirname, join } from "node:path";
 import type { SessionCgroup } from "../cgroup/index.js";
-import type { ExecSpec, PreparedSandbox, SandboxProcess, SandboxSessionSpec } from "../driver.js";
-import { removeTree, sessionPaths } from "../session-layout.js";
+import { sessionPaths, type ExecSpec, type PreparedSandbox, type SandboxProcess, type SandboxSessionSpec } from "../driver.js";
+import { removeTree } from "../session-layout.js";
 import { within } from "../../util/within.js";
 import { buildSandboxCommand, type SandboxTools } from "./args.js";
 import { BwrapJob } from "./job.js";

@@ -1,28 +1,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import type {
-  ExecSpec,
-  LimitBreach,
-  PreparedSandbox,
-  ProcessExit,
-  SandboxDriver,
-  SandboxProcess,
-  SandboxSessionSpec,
-  SandboxUsage,
+import {
+  sessionPaths,
+  type ExecSpec,
+  type LimitBreach,
+  type PreparedSandbox,
+  type ProcessExit,
+  type SandboxDriver,
+  type SandboxProcess,
+  type SandboxSessionSpec,
+  type SandboxUsage,
 } from "../driver.js";
 import { ticksToMs, trySignal, type ProcStat } from "../proc-scan.js";
 import { ProcessTree, type TreeSample } from "../process-tree.js";
-import {
-  assertSessionDir,
-  createSubdirs,
-  discardTree,
-  ensureBaseDir,
-  listSessionDirs,
-  listTrash,
-  removeTree,
-  sessionPaths,
-} from "../session-layout.js";
+import { assertSessionDir, createSubdirs, discardTree, ensureBaseDir, listSessionDirs, listTrash, removeTree } from "../session-layout.js";
 
 /** After the main process exited and its tree was killed, how long its pipes may stay open. */
 const PIPE_CLOSE_GRACE_MS = 2000;

@@ -4,16 +4,13 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createBwrapDriver, type BwrapDriver } from "../../../src/sandbox/bwrap/driver.js";
 import type { PreparedSandbox } from "../../../src/sandbox/driver.js";
-import { requireSandboxPrerequisites, sandboxSkipReason } from "../../support/conditions.js";
+import { describeWithPrerequisites, sandboxProblems } from "../../support/conditions.js";
 import { leftovers, removeTestParents, runScript, tempBaseDir, testCgroupParent, testLimits } from "../../support/sandbox-driver.js";
 
 // Escape attempts against the bwrap driver: each test runs a real job in a real sandbox and
 // checks from the host that the defence held.
-const skip = sandboxSkipReason();
-if (skip) console.warn(`skipping bwrap driver tests: ${skip}`);
-const suite = skip ? describe.skip : describe;
 
-suite("bwrap driver: isolation", () => {
+describeWithPrerequisites("bwrap driver: isolation", sandboxProblems(), () => {
   let driver: BwrapDriver;
   let baseDir: string;
   let canaryDir: string;
@@ -22,7 +19,6 @@ suite("bwrap driver: isolation", () => {
   const usedUids = new Set<number>();
 
   beforeAll(async () => {
-    requireSandboxPrerequisites();
     // Planted in the worker's environment before any session exists: no job may see it.
     process.env.OCW_TEST_WORKER_SECRET = secret;
     baseDir = tempBaseDir("iso");

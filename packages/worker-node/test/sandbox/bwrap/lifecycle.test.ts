@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -10,7 +10,7 @@ import { readProcs } from "../../../src/sandbox/cgroup/files.js";
 import type { PreparedSandbox } from "../../../src/sandbox/driver.js";
 import { readMountInfo } from "../../../src/sandbox/bwrap/mounts/mountinfo.js";
 import { pidsWithUid, readProcStat } from "../../../src/sandbox/proc-scan.js";
-import { requireSandboxPrerequisites, sandboxSkipReason, waitForFiles } from "../../support/conditions.js";
+import { describeWithPrerequisites, sandboxProblems, waitForFiles } from "../../support/conditions.js";
 import {
   leftovers,
   readStream,
@@ -22,9 +22,6 @@ import {
 } from "../../support/sandbox-driver.js";
 
 // Lifecycle: daemons, self-stopping and self-killing jobs, TERM then KILL, crash recovery.
-const skip = sandboxSkipReason();
-if (skip) console.warn(`skipping bwrap lifecycle tests: ${skip}`);
-const suite = skip ? describe.skip : describe;
 
 /** Processes in every hierarchy of a session's cgroup. */
 async function cgroupProcs(driver: BwrapDriver, box: PreparedSandbox): Promise<number[]> {
@@ -39,14 +36,13 @@ const DAEMON = "(setsid sh -c 'sleep 300 & sleep 300 & echo > ../tmp/daemon; wai
 const READY = "echo > ../tmp/ready";
 const markers = (box: PreparedSandbox, ...names: string[]) => waitForFiles(names.map((n) => join(box.jobTmpDir, n)));
 
-suite("bwrap driver: lifecycle", () => {
+describeWithPrerequisites("bwrap driver: lifecycle", sandboxProblems(), () => {
   let driver: BwrapDriver;
   let baseDir: string;
   const parent = testCgroupParent("life");
   const usedUids = new Set<number>();
 
   beforeAll(async () => {
-    requireSandboxPrerequisites();
     baseDir = tempBaseDir("life");
     ({ driver } = await createBwrapDriver({ bwrapPath: "/usr/bin/bwrap", uidBase: 230_000, cgroupParent: parent }));
   });

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { describeWithPrerequisites, sandboxProblems } from "../../support/conditions.js";
+import { fixtureProgram } from "../../support/fixture-program.js";
 import { createBwrapDriver, type BwrapDriver } from "../../../src/sandbox/bwrap/driver.js";
 import { leftovers, removeTestParents, runScript, tempBaseDir, testCgroupParent } from "../../support/sandbox-driver.js";
 
@@ -50,7 +51,7 @@ describeWithPrerequisites("bwrap driver: limits", problems, () => {
   });
 
   it("fork bomb under max_pids 32: capped by pids.max, reported, the host unharmed", async () => {
-    const r = await run("bomb() { bomb | bomb & }; bomb; sleep 10", { limits: { maxPids: 32 } });
+    const r = await run("sh fork-bomb.sh 10", { files: { "fork-bomb.sh": fixtureProgram("fork-bomb.sh") }, limits: { maxPids: 32 } });
     expect(r.breach).toEqual({ limit: "pids", observed: expect.any(Number) });
     expect(r.breach?.observed).toBeGreaterThanOrEqual(32);
     expect(r.durationMs).toBeLessThan(8000);
@@ -101,14 +102,9 @@ for i in range(100):
   });
 
   it("fd exhaustion stops at RLIMIT_NOFILE inside and cannot be raised", async () => {
-    const r = await run(`ulimit -n; ulimit -Hn; ulimit -n 100000 2>/dev/null && echo RAISED; ${python} -c "
-import os
-fds = []
-try:
-    while True: fds.append(os.open('/dev/null', os.O_RDONLY))
-except OSError as e:
-    print('stopped at', len(fds), e.strerror)
-"`);
+    const r = await run(`ulimit -n; ulimit -Hn; ulimit -n 100000 2>/dev/null && echo RAISED; ${python} open-until-refused.py`, {
+      files: { "open-until-refused.py": fixtureProgram("open-until-refused.py") },
+    });
     expect(r.stdout).toMatch(/^4096\n4096\n/);
     expect(r.stdout).not.toContain("RAISED");
     expect(r.stdout).toMatch(/stopped at 409\d Too many open files/);
@@ -116,7 +112,7 @@ except OSError as e:
   });
 
   it("cpu 0.5: a spinning job gets about half a core", async () => {
-    const r = await run("timeout 2 sh -c 'while :; do :; done'; true", { limits: { cpu: 0.5 } });
+    const r = await run("sh spin.sh 2", { files: { "spin.sh": fixtureProgram("spin.sh") }, limits: { cpu: 0.5 } });
     const ratio = r.usage.cpuTimeMs / r.durationMs;
     console.info(`cpu 0.5 spin: ${r.usage.cpuTimeMs} ms cpu over ${Math.round(r.durationMs)} ms wall (ratio ${ratio.toFixed(2)})`);
     expect(ratio).toBeGreaterThan(0.3);

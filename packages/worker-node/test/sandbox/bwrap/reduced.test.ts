@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { readdirSync } from "node:fs";
 import { describeWithPrerequisites, sandboxProblems } from "../../support/conditions.js";
+import { fixtureProgram } from "../../support/fixture-program.js";
 import { BwrapDriver } from "../../../src/sandbox/bwrap/driver.js";
 import { discoverCgroupLayout } from "../../../src/sandbox/cgroup/discover.js";
 import { openCgroupV2 } from "../../../src/sandbox/cgroup/v2.js";
@@ -68,16 +69,8 @@ describeWithPrerequisites("bwrap driver without cgroups or tmpfs (reduced)", pro
   });
 
   it("deletes a session dir holding a tree deeper than PATH_MAX (no tmpfs to unmount: the tree itself goes)", async () => {
-    // python3's chdir goes one name at a time, where a shell's `cd` fails past PATH_MAX: 600 levels of
-    // 21 bytes, a 12,600-byte path (the job cannot print it: getcwd needs to read the worker's 0700 base dir).
-    const program = [
-      "import os",
-      "for _ in range(600):",
-      '    os.mkdir("n" * 20)',
-      '    os.chdir("n" * 20)',
-      'open("leaf", "w").write("leaf")',
-    ];
-    const r = await run(`python3 -c '${program.join("\n")}'`);
+    // 600 levels of 21 bytes, a 12,600-byte path (the job cannot print it: getcwd needs to read the worker's 0700 base dir).
+    const r = await run("python3 deep-tree.py 600", { files: { "deep-tree.py": fixtureProgram("deep-tree.py") } });
     expect([r.exit.exitCode, r.stderr]).toEqual([0, ""]);
     // afterEach: nothing is left in the base dir.
   });

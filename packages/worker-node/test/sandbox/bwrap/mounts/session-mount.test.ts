@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { mkdirSync, openSync, closeSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readMountInfo } from "../../../../src/sandbox/bwrap/mounts/mountinfo.js";
@@ -10,22 +10,17 @@ import {
   tmpfsInodeLimit,
   unmountSession,
 } from "../../../../src/sandbox/bwrap/mounts/session-mount.js";
-import { sandboxSkipReason, requireSandboxPrerequisites } from "../../../support/conditions.js";
+import { describeWithPrerequisites, sandboxProblems } from "../../../support/conditions.js";
 import { tempBaseDir } from "../../../support/sandbox-driver.js";
-
-const skip = sandboxSkipReason();
-if (skip) console.warn(`skipping session mount tests: ${skip}`);
-const suite = skip ? describe.skip : describe;
 
 async function mountLine(dir: string) {
   const m = (await readMountInfo()).find((e) => e.mountPoint === dir);
   return m && { options: m.options, fsType: m.fsType, source: m.source, superOptions: m.superOptions };
 }
 
-suite("session tmpfs", () => {
+describeWithPrerequisites("session tmpfs", sandboxProblems(), () => {
   let base: string;
   beforeAll(() => {
-    requireSandboxPrerequisites();
     base = tempBaseDir("mnt");
   });
   afterAll(() => rmSync(base, { recursive: true, force: true }));

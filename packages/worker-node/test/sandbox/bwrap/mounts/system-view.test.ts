@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -7,12 +7,8 @@ import { createInterface } from "node:readline";
 import { readMountInfo } from "../../../../src/sandbox/bwrap/mounts/mountinfo.js";
 import { mountBackend, mountSessionTmpfs, unmountSession } from "../../../../src/sandbox/bwrap/mounts/session-mount.js";
 import { SystemView, SYSTEM_MOUNT_SOURCE } from "../../../../src/sandbox/bwrap/mounts/system-view.js";
-import { sandboxSkipReason } from "../../../support/conditions.js";
+import { describeWithPrerequisites, sandboxProblems } from "../../../support/conditions.js";
 import { tempBaseDir } from "../../../support/sandbox-driver.js";
-
-const skip = sandboxSkipReason();
-if (skip) console.warn(`skipping system view tests: ${skip}`);
-const suite = skip ? describe.skip : describe;
 
 /** flock(1) holding an exclusive lock on `path` until killed; resolves once it holds it. */
 async function holdLock(path: string): Promise<ChildProcess> {
@@ -32,7 +28,7 @@ async function mountsUnder(dir: string) {
   return (await readMountInfo()).filter((m) => m.mountPoint.startsWith(`${dir}/`));
 }
 
-suite("per-slot system view", () => {
+describeWithPrerequisites("per-slot system view", sandboxProblems(), () => {
   let scratch: string;
   let base: string;
   const views: SystemView[] = [];
@@ -45,7 +41,6 @@ suite("per-slot system view", () => {
   }
 
   beforeAll(() => {
-    if (process.getuid?.() !== 0) throw new Error("system view tests mount overlays: they need root");
     scratch = tempBaseDir("sysview");
     base = join(scratch, "base");
     mkdirSync(base, { mode: 0o700 });
