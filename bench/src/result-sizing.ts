@@ -86,7 +86,7 @@ function renderInMemory({ data, newlines }: { data: Buffer; newlines: number }):
 function renderDigest({ data, newlines }: { data: Buffer; newlines: number }): string {
   const stdout = new OutputDigest(BUDGET);
   for (let offset = 0; offset < data.length; offset += CHUNK_BYTES) stdout.push(data.subarray(offset, offset + CHUNK_BYTES));
-  const excerpts = { stdout: stdout.excerpt(), stderr: new OutputDigest(BUDGET).excerpt() };
+  const excerpts = { stdout: stdout.excerpt(newlines), stderr: new OutputDigest(BUDGET).excerpt(0) };
   return renderResult(resultWith(data, newlines), excerpts, BUDGET);
 }
 

@@ -37,7 +37,8 @@ export const DEFAULT_SETTINGS: PluginSettings = {
 };
 
 const MIN_RESULT_BYTES = 1024;
-const MAX_RESULT_BYTES = 1024 * 1024;
+// opencode saves a tool result past 50 KB to a file and shows the model only its start: stay under.
+const MAX_RESULT_BYTES = 48 * 1024;
 
 /** A setting the plugin cannot use; every tool call answers with its message instead of running. */
 export class SettingsError extends Error {
@@ -49,7 +50,8 @@ export class SettingsError extends Error {
  * `SettingsError` naming the option or variable and what it must be.
  */
 export function readSettings(options: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv): PluginSettings {
-  const unknown = Object.keys(options ?? {}).filter((key) => !(key in SOURCES));
+  // Object.hasOwn, not `in`: "toString" and the like are not options.
+  const unknown = Object.keys(options ?? {}).filter((key) => !Object.hasOwn(SOURCES, key));
   if (unknown.length > 0) {
     throw new SettingsError(
       `unknown plugin option ${unknown.map((key) => `"${key}"`).join(", ")}; known: ${Object.keys(SOURCES).join(", ")}`,

@@ -1,6 +1,6 @@
 import { formatBytes } from "@opencode-worker/master-client";
 import { countNewlines, type OutputExcerpt } from "./excerpt.js";
-import { cutHead, cutTail, looksBinary, readableText } from "./text-cut.js";
+import { cutHead, cutTail, looksBinary, readableText, wholeChars } from "./text-cut.js";
 
 /** Room kept for the header and the elision lines of a stream's section. */
 const FRAME_BYTES = 200;
@@ -23,7 +23,7 @@ const plural = (count: number, word: string): string => `${count.toLocaleString(
  * and what the worker did not keep. Binary output is described, never shown.
  */
 export function renderOutput(name: string, excerpt: OutputExcerpt, budget: number): string {
-  const { head, tail, knownBytes, totalBytes, newlines } = excerpt;
+  const { head, tail, knownBytes, totalBytes } = excerpt;
   if (totalBytes === 0) return `${name}: empty`;
   const sample = head.length > 0 ? head : tail;
   if (looksBinary(sample.subarray(0, BINARY_SAMPLE_BYTES))) {
@@ -39,14 +39,12 @@ export function renderOutput(name: string, excerpt: OutputExcerpt, budget: numbe
     return `${name} (${size}):\n${withNewline(readableText(Buffer.concat([head, tail])))}`.trimEnd();
   }
 
-  const headRoom = Math.min(head.length, Math.floor(room * HEAD_SHARE));
-  const shownTail = cutTail(tail, room - headRoom, Math.ceil(MAX_LINES * (1 - HEAD_SHARE)));
-  const shownHead = cutHead(head, room - shownTail.length, MAX_LINES - countNewlines(shownTail));
+  const [shownHead, shownTail] = cutParts(excerpt, room);
   const headLines = countNewlines(shownHead);
   const tailLines = countNewlines(shownTail) + (shownTail.length > 0 && shownTail.at(-1) !== 10 ? 1 : 0);
   const lost = totalBytes - knownBytes;
   const middle = knownBytes - shownTail.length - shownHead.length;
-  const leftOutLines = newlines === undefined ? undefined : newlines - countNewlines(shownHead) - countNewlines(shownTail);
+  const leftOutLines = lines === undefined ? undefined : lines - headLines - tailLines;
 
   const parts = [`${name} (${size}; first ${plural(headLines, "line")} and last ${plural(tailLines, "line")} shown):`];
   if (shownHead.length > 0) parts.push(withNewline(readableText(shownHead)).trimEnd());
@@ -60,6 +58,19 @@ export function renderOutput(name: string, excerpt: OutputExcerpt, budget: numbe
     parts.push(`[… the last ${formatBytes(lost)} were not kept by the worker (its session.result_output_bytes)${linesOut} …]`);
   }
   return parts.join("\n");
+}
+
+/**
+ * The head and tail to show in `room` bytes, cut at line ends and whole characters. When the windows
+ * meet, the known bytes are one run and both parts are cut from it, so the tail is its real end.
+ */
+function cutParts({ head, tail, knownBytes }: OutputExcerpt, room: number): [Buffer, Buffer] {
+  const run = head.length + tail.length === knownBytes ? Buffer.concat([head, tail]) : undefined;
+  if (run !== undefined && cutHead(run, room, MAX_LINES).length === run.length) return [wholeChars(run), Buffer.alloc(0)];
+  const headRoom = Math.min((run ?? head).length, Math.floor(room * HEAD_SHARE));
+  const shownTail = wholeChars(cutTail(run ?? tail, room - headRoom, Math.ceil(MAX_LINES * (1 - HEAD_SHARE))));
+  const headPart = run === undefined ? head : run.subarray(0, run.length - shownTail.length);
+  return [wholeChars(cutHead(headPart, room - shownTail.length, MAX_LINES - countNewlines(shownTail))), shownTail];
 }
 
 /** Lines of the whole stream: its newlines, plus a last line without one when the end is known. */

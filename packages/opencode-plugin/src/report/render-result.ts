@@ -12,6 +12,11 @@ export interface ResultExcerpts {
 const STDOUT_SHARE = 2 / 3;
 /** The artifact list may use at most this share of the budget. */
 const ARTIFACT_SHARE = 1 / 4;
+/**
+ * Most artifacts listed by name: with both streams' 800 lines, a result stays under the 2,000 lines
+ * after which opencode cuts a tool result, however short the paths.
+ */
+const MAX_LISTED_ARTIFACTS = 200;
 
 /**
  * A job's result as a model reads it, in at most `budget` bytes: the outcome and the worker's
@@ -53,7 +58,7 @@ function artifactLines(result: JobResult, budget: number): string[] {
     for (const artifact of result.artifacts) {
       const line = `  ${artifact.path} (${formatBytes(artifact.sizeBytes)})`;
       used += Buffer.byteLength(line) + 1;
-      if (used > budget - 40) break;
+      if (used > budget - 40 || shown === MAX_LISTED_ARTIFACTS) break;
       lines.push(line);
       shown += 1;
     }

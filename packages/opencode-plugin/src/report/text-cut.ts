@@ -40,8 +40,20 @@ export function cutTail(data: Buffer, limit: number, maxLines: number): Buffer {
   return data.subarray(start);
 }
 
-// CSI and OSC sequences: colours, cursor moves and titles mean nothing in a tool result.
-const TERMINAL_CODES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
+/** `data` without the pieces of characters that a window's edges cut off at either end. */
+export function wholeChars(data: Buffer): Buffer {
+  let start = 0;
+  while (start < Math.min(3, data.length) && isContinuationByte(data[start])) start += 1;
+  let lead = data.length - 1;
+  while (lead > Math.max(start, data.length - 4) && isContinuationByte(data[lead])) lead -= 1;
+  const byte = data[lead] ?? 0;
+  const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+  return data.subarray(start, lead >= start && lead + size > data.length ? lead : data.length);
+}
+
+// CSI and OSC sequences: colours, cursor moves and titles mean nothing in a tool result. A cut
+// may end the text inside one, so one cut short at the end goes too.
+const TERMINAL_CODES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*)?$/g;
 
 export function readableText(data: Buffer): string {
   return data.toString("utf8").replace(TERMINAL_CODES, "");

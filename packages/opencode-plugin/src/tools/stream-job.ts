@@ -19,7 +19,7 @@ export const streamJob = (worker: WorkerAccess): ToolDefinition =>
           const followed = await followEvents(stream.jobId, stream, context, settings.resultBytes);
           // The stream ends with the result; were it ever cut short, the worker still has it.
           const result = followed.result ?? (await (await client.job(stream.jobId)).wait({ fullOutput: false }));
-          const excerpts = { stdout: followed.stdout.excerpt(), stderr: followed.stderr.excerpt() };
+          const excerpts = { stdout: followed.stdout.excerpt(result.stdoutLines), stderr: followed.stderr.excerpt(result.stderrLines) };
           return renderResult(result, excerpts, settings.resultBytes);
         });
       });

@@ -34,7 +34,7 @@ export const subscribeStream = (worker: WorkerAccess): ToolDefinition =>
             // Output before afterSeq was not followed: the worker's copy gives the whole picture.
             const excerpts =
               afterSeq === 0
-                ? { stdout: followed.stdout.excerpt(), stderr: followed.stderr.excerpt() }
+                ? { stdout: followed.stdout.excerpt(result.stdoutLines), stderr: followed.stderr.excerpt(result.stderrLines) }
                 : await readExcerpts(job, result, settings.resultBytes, context.abort);
             return renderResult(result, excerpts, settings.resultBytes);
           }
@@ -43,8 +43,8 @@ export const subscribeStream = (worker: WorkerAccess): ToolDefinition =>
           return [
             `still running after ${args.maxWaitMs ?? settings.waitMs} ms of following`,
             renderStatus(status),
-            renderOutput(`stdout since seq ${afterSeq}`, followed.stdout.excerpt(), half),
-            renderOutput(`stderr since seq ${afterSeq}`, followed.stderr.excerpt(), half),
+            renderOutput(`stdout since seq ${afterSeq}`, followed.stdout.excerpt(undefined), half),
+            renderOutput(`stderr since seq ${afterSeq}`, followed.stderr.excerpt(undefined), half),
             `resume with worker_subscribe_stream jobId "${job.jobId}" afterSeq ${followed.lastSeq}`,
           ].join("\n");
         });

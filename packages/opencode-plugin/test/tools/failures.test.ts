@@ -76,7 +76,7 @@ describe("a plugin that cannot reach a worker or cannot use its settings", () =>
   });
 
   it.each([
-    [{ resultBytes: "x" }, 'plugin option resultBytes must be an integer from 1024 to 1048576, got "x"'],
+    [{ resultBytes: "x" }, 'plugin option resultBytes must be an integer from 1024 to 49152, got "x"'],
     [{ adress: "127.0.0.1:1" }, 'unknown plugin option "adress"; known: address,'],
   ])("answers every tool with what is wrong with the options %j", async (options, problem) => {
     const misconfigured = await loadPlugin(options);
