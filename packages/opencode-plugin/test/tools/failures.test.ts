@@ -2,10 +2,9 @@
  * What goes wrong comes back as text a model can act on, never as a throw: a job stopped at a limit,
  * an argument the SDK refuses, a worker that does not answer, and a plugin set up wrongly.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import type { TestWorker } from "../../../worker-node/test/harness.js";
+import { describe, expect, it } from "@jest/globals";
 import { describeSandbox } from "../../../worker-node/test/support/conditions.js";
-import { jobIdIn, loadPlugin, type LoadedPlugin, startToolWorker, type ToolName } from "./plugin-harness.js";
+import { jobIdIn, loadPlugin, usePluginOnWorker, type ToolName } from "./plugin-harness.js";
 
 /** Arguments each tool accepts, so a refusal can only come from the plugin's state. */
 const EVERY_TOOL: Record<ToolName, Record<string, unknown>> = {
@@ -20,22 +19,11 @@ const EVERY_TOOL: Record<ToolName, Record<string, unknown>> = {
   worker_subscribe_stream: { jobId: "job-1" },
 };
 
-let worker: TestWorker;
-let plugin: LoadedPlugin;
-
 describeSandbox("jobs stopped or refused by the worker", () => {
-  beforeAll(async () => {
-    worker = await startToolWorker();
-    plugin = await loadPlugin({ address: worker.worker.address });
-  });
-
-  afterAll(async () => {
-    await plugin?.dispose();
-    await worker?.stop();
-  });
+  const on = usePluginOnWorker();
 
   it("a job past limits.timeoutMs reads timed_out with the worker's hint to raise it", async () => {
-    const text = await plugin.call("worker_stream_job", { command: "sleep 30", limits: { timeoutMs: 1000 } });
+    const text = await on.plugin.call("worker_stream_job", { command: "sleep 30", limits: { timeoutMs: 1000 } });
     const jobId = jobIdIn(text);
     expect(text).toMatch(new RegExp(`^job ${jobId}: timed_out \\(timeout\\), killed by SIG(TERM|KILL) · 1\\.\\d\\d s`));
     expect(text).toContain("\nkilled at timeout 1 s: raise limits.timeoutMs\n");
@@ -43,19 +31,19 @@ describeSandbox("jobs stopped or refused by the worker", () => {
 
   it("a job past limits.memory reads memory_limit with the peak and the hint to raise it", async () => {
     // tail keeps the whole newline-free input in memory, far beyond the limit.
-    const text = await plugin.call("worker_stream_job", { command: "head -c 300M /dev/zero | tail", limits: { memory: "64MiB" } });
+    const text = await on.plugin.call("worker_stream_job", { command: "head -c 300M /dev/zero | tail", limits: { memory: "64MiB" } });
     expect(text).toMatch(/^job \S+: failed \(memory_limit\), /);
     expect(text).toMatch(/\nkilled at memory limit 64 MiB; peak [\d.]+ MiB: raise limits\.memory\n/);
   });
 
   it("an argument the SDK refuses is named in the answer, with what to do", async () => {
-    const text = await plugin.call("worker_dispatch_job", { command: "true", limits: { memory: "lots" } });
+    const text = await on.plugin.call("worker_dispatch_job", { command: "true", limits: { memory: "lots" } });
     expect(text).toMatch(/^worker error INVALID_ARGUMENT: limits\.memory\b.*"lots"/);
     expect(text).toContain("\nfix the named argument and call the tool again");
   });
 
   it("a job id the worker does not know is NOT_FOUND with where ids come from", async () => {
-    const text = await plugin.call("worker_get_status", { jobId: "no-such-job" });
+    const text = await on.plugin.call("worker_get_status", { jobId: "no-such-job" });
     expect(text).toMatch(/^worker error NOT_FOUND: .*no-such-job/);
     expect(text).toContain("job ids come from worker_dispatch_job or worker_stream_job");
   });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "@jest/globals";
 import type { ToolContext } from "@opencode-ai/plugin";
 import { startTestWorker, type TestWorker } from "../../../worker-node/test/harness.js";
 import { freeUidBase } from "../../../worker-node/test/isolation/sandbox-harness.js";
@@ -70,9 +71,27 @@ export async function loadPlugin(options: Record<string, unknown>): Promise<Load
   };
 }
 
-/** A real sandboxed worker on port 0, at its default config, with slot uids no other test file uses. */
-export function startToolWorker(): Promise<TestWorker> {
-  return startTestWorker({ security: { sandbox_uid_base: freeUidBase() } });
+/** What a suite's tests use: set by `usePluginOnWorker()`'s beforeAll. */
+export interface PluginOnWorker {
+  worker: TestWorker;
+  plugin: LoadedPlugin;
+}
+
+/**
+ * For the enclosing suite: a real sandboxed worker on port 0 (default config, slot uids no other
+ * test file uses) and the plugin loaded against it, started before its tests and stopped after.
+ */
+export function usePluginOnWorker(): PluginOnWorker {
+  const on = {} as PluginOnWorker;
+  beforeAll(async () => {
+    on.worker = await startTestWorker({ security: { sandbox_uid_base: freeUidBase() } });
+    on.plugin = await loadPlugin({ address: on.worker.worker.address });
+  });
+  afterAll(async () => {
+    await on.plugin?.dispose();
+    await on.worker?.stop();
+  });
+  return on;
 }
 
 /** The job id a tool result names: every result about a job says "job <id>". */

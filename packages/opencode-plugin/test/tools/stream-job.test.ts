@@ -3,33 +3,22 @@
  * runs, stopping the tool call cancels the remote job, and 14 MiB of output comes back within the
  * result budget (as it does through worker_collect_output).
  */
-import { afterAll, beforeAll, expect, it } from "@jest/globals";
-import { eventually, type TestWorker } from "../../../worker-node/test/harness.js";
+import { expect, it } from "@jest/globals";
+import { eventually } from "../../../worker-node/test/harness.js";
 import { describeSandbox } from "../../../worker-node/test/support/conditions.js";
 import { processesRunning } from "../support/processes.js";
-import { jobIdIn, loadPlugin, type LoadedPlugin, startToolWorker, toolContext } from "./plugin-harness.js";
-
-let worker: TestWorker;
-let plugin: LoadedPlugin;
+import { jobIdIn, loadPlugin, usePluginOnWorker, toolContext } from "./plugin-harness.js";
 
 /** A result budget small enough that bytes, not the line cap, bound how much of a long output is shown. */
 const RESULT_BYTES = 4096;
 
 describeSandbox("worker_stream_job", () => {
-  beforeAll(async () => {
-    worker = await startToolWorker();
-    plugin = await loadPlugin({ address: worker.worker.address });
-  });
-
-  afterAll(async () => {
-    await plugin?.dispose();
-    await worker?.stop();
-  });
+  const on = usePluginOnWorker();
 
   it("shows the output live while the job runs, then returns the result with its marker", async () => {
     const recorded = toolContext();
     // $((6*7)) is evaluated by the job's shell: "marker-42" cannot come from the arguments.
-    const text = await plugin.call(
+    const text = await on.plugin.call(
       "worker_stream_job",
       { command: "for i in 1 2 3 4 5; do echo tick-$i; sleep 0.25; done; echo marker-$((6*7))" },
       recorded,
@@ -55,7 +44,7 @@ describeSandbox("worker_stream_job", () => {
     // A duration no other test uses, so the /proc scan finds this job's process and nothing else.
     const sleep = "sleep 61.73";
     const recorded = toolContext();
-    const call = plugin.call("worker_stream_job", { command: `echo started; ${sleep}` }, recorded);
+    const call = on.plugin.call("worker_stream_job", { command: `echo started; ${sleep}` }, recorded);
     await eventually(() => recorded.metadata.some((update) => update.metadata?.output?.includes("started")));
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(processesRunning("61.73").length).toBeGreaterThan(0);
@@ -64,7 +53,7 @@ describeSandbox("worker_stream_job", () => {
     const text = await call;
     const jobId = recorded.metadata[0]!.metadata!.jobId!;
     expect(text).toBe(`job ${jobId} cancelled: the tool call was stopped`);
-    const result = await (await worker.client.job(jobId)).wait();
+    const result = await (await on.worker.client.job(jobId)).wait();
     expect(result.state).toBe("cancelled");
     expect(result.stdout.toString()).toBe("started\n");
     expect(processesRunning("61.73")).toEqual([]);
@@ -72,7 +61,7 @@ describeSandbox("worker_stream_job", () => {
 
   it("fits 14 MiB of output in the resultBytes budget, showing its head and the end of its tail", async () => {
     // 14,888,896 bytes in 2,000,000 lines: under the worker's default output limit (16 MiB), over what it keeps (8 MiB).
-    const small = await loadPlugin({ address: worker.worker.address, resultBytes: RESULT_BYTES });
+    const small = await loadPlugin({ address: on.worker.worker.address, resultBytes: RESULT_BYTES });
     const text = await small.call("worker_stream_job", { command: "seq 1 2000000" });
     const jobId = jobIdIn(text);
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(RESULT_BYTES);

@@ -2,36 +2,24 @@
  * worker_get_stream_url gives a person command lines to attach to a job: the buf curl line it
  * prints is run here as printed, against the real worker, and must replay the job's output.
  */
-import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { expect, it } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { TestWorker } from "../../../worker-node/test/harness.js";
 import { describeSandbox } from "../../../worker-node/test/support/conditions.js";
-import { jobIdIn, loadPlugin, type LoadedPlugin, startToolWorker } from "./plugin-harness.js";
+import { jobIdIn, usePluginOnWorker } from "./plugin-harness.js";
 
 /** The repository's buf (a dev dependency of the root package), found first on the PATH the line runs with. */
 const BIN_DIR = fileURLToPath(new URL("../../../../node_modules/.bin", import.meta.url));
 
-let worker: TestWorker;
-let plugin: LoadedPlugin;
-
 describeSandbox("worker_get_stream_url", () => {
-  beforeAll(async () => {
-    worker = await startToolWorker();
-    plugin = await loadPlugin({ address: worker.worker.address });
-  });
-
-  afterAll(async () => {
-    await plugin?.dispose();
-    await worker?.stop();
-  });
+  const on = usePluginOnWorker();
 
   it("prints a buf curl line that, pasted into a shell, streams the job's events from the worker", async () => {
-    const jobId = jobIdIn(await plugin.call("worker_stream_job", { command: "echo marker-$((6*7))" }));
+    const jobId = jobIdIn(await on.plugin.call("worker_stream_job", { command: "echo marker-$((6*7))" }));
 
-    const text = await plugin.call("worker_get_stream_url", { jobId });
-    const address = worker.worker.address;
+    const text = await on.plugin.call("worker_get_stream_url", { jobId });
+    const address = on.worker.worker.address;
     expect(text).toContain(`job ${jobId} on the worker at ${address} (gRPC over plaintext HTTP/2): finished`);
     expect(text).toContain(
       `stream: grpc://${address}/opencode.worker.v1.WorkerService/StreamJob with {"job_id":"${jobId}","after_seq":"0"}`,
@@ -54,8 +42,8 @@ describeSandbox("worker_get_stream_url", () => {
   });
 
   it("starts the lines at the afterSeq it is given", async () => {
-    const jobId = jobIdIn(await plugin.call("worker_dispatch_job", { command: "true" }));
-    const text = await plugin.call("worker_get_stream_url", { jobId, afterSeq: 3 });
+    const jobId = jobIdIn(await on.plugin.call("worker_dispatch_job", { command: "true" }));
+    const text = await on.plugin.call("worker_get_stream_url", { jobId, afterSeq: 3 });
     expect(text).toContain(`-d '{"job_id":"${jobId}","after_seq":"3"}'`);
     expect(text).toContain("resume from: afterSeq 3");
   });
