@@ -76,7 +76,7 @@ describeSandbox("the plugin in the real opencode, driven by a scripted model", (
     model = await startScriptedModel([...TURNS, { say: "all done" }]);
     run = await startOpencodeRun({ binary, modelBaseURL: model.baseURL, pluginOptions: { address: worker.address } });
     exit = await run.exited;
-  }, 120_000);
+  }, 240_000);
   afterAll(async () => {
     await run?.close();
     await model?.close();
