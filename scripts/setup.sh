@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)      # the sandbox
+command -v slirp4netns >/dev/null 2>&1 || missing+=(slirp4netns)  # network OPEN jobs: the outside world, not the host
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)              # network OPEN jobs: routes that deny the host's addresses
 command -v cc >/dev/null 2>&1 || missing+=(gcc)                   # compiles the sandbox launcher (native/)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -47,6 +47,7 @@ export class WorkerProcess {
     const allFlags: WorkerFlags = {
       "grpc.host": HOST,
       "grpc.port": port,
+      "metrics.port": 0,
       "session.base_dir": join(tempDir, "sessions"),
       "logging.level": "warn",
       ...flags,

@@ -12,22 +12,62 @@ function usageErrorOf(args: string[]): UsageError {
 }
 
 describe("parseCommandLine", () => {
-  it.each([[[]], [["serve"]]])("serves by default: %j", (args) => {
-    expect(parseCommandLine(args)).toEqual({ command: "serve", configArgs: [] });
+  it("asks for the usage without arguments, rather than starting a server", () => {
+    expect(parseCommandLine([])).toEqual({ command: "usage" });
+  });
+
+  it("serves only when asked to", () => {
+    expect(parseCommandLine(["serve"])).toEqual({ command: "serve", configArgs: [] });
   });
 
   it("passes serve's settings to the config loader untouched, names unknown to parseArgs included", () => {
     const settings = ["--config", "w.json", "--worker.concurrency=8", "--security.trusted_jobs", "--", "--grpc.port", "1"];
     expect(parseCommandLine(["serve", ...settings])).toEqual({ command: "serve", configArgs: settings });
-    expect(parseCommandLine(settings)).toEqual({ command: "serve", configArgs: settings });
   });
 
   it.each([["help"], ["--help"], ["-h"]])("asks for help with %s", (arg) => {
     expect(parseCommandLine([arg])).toEqual({ command: "help" });
   });
 
-  it("refuses an unknown command with exit code 2", () => {
-    expect(usageErrorOf(["frobnicate"]).exitCode).toBe(2);
+  it.each([
+    [["help", "logs"], "logs"],
+    [["logs", "--help"], "logs"],
+    [["run", "-h", "--", "ls"], "run"],
+    [["serve", "--grpc.port=1", "--help"], "serve"],
+  ])("asks for one command's help with %j", (args, topic) => {
+    expect(parseCommandLine(args)).toEqual({ command: "help", topic });
+  });
+
+  it.each([["--version"], ["-V"], ["version"]])("asks for the version with %s", (arg) => {
+    expect(parseCommandLine([arg])).toEqual({ command: "version" });
+  });
+
+  it.each([[["frobnicate"]], [["--worker.concurrency=8"]]])("refuses an unknown command with exit code 2: %j", (args) => {
+    expect(usageErrorOf(args).exitCode).toBe(2);
+  });
+
+  it("reads the client commands' flags, the job and the configuration settings", () => {
+    expect(parseCommandLine(["logs", "-f", "--after-seq", "7", "--json", "--grpc.port=1", "--token-file", "t", "j-1"])).toEqual({
+      command: "logs",
+      flags: { follow: true, "after-seq": "7", json: true, "token-file": "t" },
+      configArgs: ["--grpc.port=1"],
+      jobId: "j-1",
+    });
+    expect(parseCommandLine(["ls", "--address", "h:1", "--ca", "ca.pem"])).toEqual({
+      command: "ls",
+      flags: { address: "h:1", ca: "ca.pem" },
+      configArgs: [],
+    });
+  });
+
+  it.each([
+    ["a missing job", ["status"]],
+    ["a second job", ["cancel", "j-1", "j-2"]],
+    ["a job where none is taken", ["ls", "j-1"]],
+    ["an unknown flag", ["metrics", "--follow"]],
+    ["--json on run", ["run", "--json", "--", "ls"]],
+  ])("refuses %s with exit code 2", (_case, args) => {
+    expect(usageErrorOf(args).exitCode).toBe(2);
   });
 
   it("reads run's flags, in both spellings, and takes everything after `--` as the command", () => {

@@ -1,23 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, BIN_ENV, startBinWorker, type BinWorker } from "../../worker-node/test/bin-harness.js";
-
-function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run(process.execPath, [BIN, ...args]);
-}
+import { outcomeOf, runBin } from "./support/run-bin.js";
 
 function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(command, args, { env: BIN_ENV });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return once(child, "close").then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return outcomeOf(spawn(command, args, { env: BIN_ENV }));
 }
 
 /** Mounting a FUSE file system takes root and /dev/fuse; skipped without them, except under CI=true. */
@@ -53,15 +44,15 @@ describe("opencode-worker run", () => {
     expect(stdout).toBe("a;b\n");
   });
 
-  it("mirrors a timeout as 128+signal and says which limit to raise", async () => {
+  it("exits 124 for a timed-out job, as timeout(1) does, and says which limit to raise", async () => {
     const { code, stderr } = await runBin(["run", "--address", address, "--timeout-ms", "300", "--", "sleep 30"]);
-    expect(code).toBeGreaterThan(128);
+    expect(code).toBe(124);
     expect(stderr).toContain("limits.timeoutMs");
   });
 
-  it("prints the worker's refusal without a stack trace and exits 1", async () => {
+  it("prints the worker's refusal without a stack trace and exits 125, docker's code for its own errors", async () => {
     const { code, stderr } = await runBin(["run", "--address", address, "--", "sudo id"]);
-    expect(code).toBe(1);
+    expect(code).toBe(125);
     expect(stderr).toContain("sudo");
     expect(stderr).not.toMatch(/\n\s+at /);
   });

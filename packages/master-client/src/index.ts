@@ -38,7 +38,7 @@ export type { ReadArtifactOptions } from "./artifact-reader.js";
 export type { ReadOutputOptions, ResultOptions } from "./output-reader.js";
 export type { RequestOptions } from "./transport.js";
 export { DEFAULT_ADDRESS, DEFAULT_REQUEST_TIMEOUT_MS } from "./options.js";
-export type { WorkerClientOptions } from "./options.js";
+export type { TlsOptions, WorkerClientOptions } from "./options.js";
 export { DEFAULT_RETRY_POLICY } from "./retry.js";
 // Sizes as `limits` takes them (`"512MiB"`) and as results are best shown.
 export { formatBytes, parseByteSize } from "@opencode-worker/shared";
@@ -56,6 +56,7 @@ export type {
 } from "./job-event.js";
 export type { CancelOutcome, JobStatus, ResourceUsage, SessionInfo } from "./job-status.js";
 export type { LatencySummary, OutcomeCount, WorkerMetrics } from "./worker-metrics.js";
+export type { HealthStatus } from "./health-check.js";
 export {
   AbortError,
   AlreadyExistsError,

@@ -2,7 +2,7 @@
  * The call layer under the SDK: every RPC goes through here to get its deadline, its AbortSignal,
  * its retries and the SDK's error for a failed status. Nothing above it touches grpc-js calls.
  */
-import { type Client, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { type Client, connectivityState, Metadata, type ServiceError } from "@grpc/grpc-js";
 import {
   decodeStatusDetails,
   decodeStreamJobResponse,
@@ -10,7 +10,8 @@ import {
   type StatusDetails,
   WorkerServiceService,
 } from "@opencode-worker/shared";
-import { abortError, ConnectionError, errorFromStatus, InternalError, type WorkerClientError } from "./errors.js";
+import { abortError, ConnectionError, errorFromStatus, InternalError, UnavailableError, type WorkerClientError } from "./errors.js";
+import { HEALTH_CHECK, type HealthStatus } from "./health-check.js";
 import { type RetryPolicy, type Rpc, withRetry, withStreamRetry } from "./retry.js";
 import { readPositiveInteger } from "./validate.js";
 
@@ -84,24 +85,35 @@ export class Transport {
 
   /** A unary call bounded by `requestTimeoutMs` (the whole call, retries included), retried per the policy. */
   unary<K extends UnaryRpc>(rpc: K, request: RequestOf<K>, options: RequestOptions & CallContext = {}): Promise<ResponseOf<K>> {
-    const requestTimeoutMs =
-      options.requestTimeoutMs === undefined ? this.requestTimeoutMs : readPositiveInteger("requestTimeoutMs", options.requestTimeoutMs);
+    const requestTimeoutMs = this.#requestTimeoutOf(options);
     const deadline = Date.now() + requestTimeoutMs;
     return withRetry(rpc, this.retryPolicy, { signal: options.signal, deadline }, () =>
-      this.#unaryAttempt(rpc, request, deadline, requestTimeoutMs, options),
+      this.#unaryAttempt(rpc, definition(rpc), request, deadline, requestTimeoutMs, options),
     );
   }
 
-  #unaryAttempt<K extends UnaryRpc>(
-    rpc: K,
-    request: RequestOf<K>,
+  /** grpc.health.v1's Check for `service` ("" is the whole server), one attempt within `requestTimeoutMs`. */
+  health(service: string, options: RequestOptions = {}): Promise<HealthStatus> {
+    const requestTimeoutMs = this.#requestTimeoutOf(options);
+    return this.#unaryAttempt("health", HEALTH_CHECK, service, Date.now() + requestTimeoutMs, requestTimeoutMs, options);
+  }
+
+  #requestTimeoutOf(options: RequestOptions): number {
+    return options.requestTimeoutMs === undefined
+      ? this.requestTimeoutMs
+      : readPositiveInteger("requestTimeoutMs", options.requestTimeoutMs);
+  }
+
+  #unaryAttempt<Request, Response>(
+    rpc: string,
+    method: MethodDefinition<Request, Response>,
+    request: Request,
     deadline: number,
     requestTimeoutMs: number,
     { signal, jobId }: CallContext,
-  ): Promise<ResponseOf<K>> {
+  ): Promise<Response> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal, jobId));
-      const method = definition(rpc);
       const call = this.#openClient().makeUnaryRequest(
         method.path,
         method.requestSerialize,
@@ -173,10 +185,23 @@ export class Transport {
     return new InternalError(`${rpc}: the stream failed: ${String(error)}`, { jobId, cause: error });
   }
 
-  /** Waits until the channel is connected, or fails at the deadline. */
-  waitForReady(deadline: number): Promise<void> {
+  /**
+   * Waits until the channel is connected. Fails at the first failed attempt (a refused port, an
+   * unknown host) with an `UnavailableError`, rather than at the deadline as grpc-js's waitForReady
+   * would, which keeps retrying: a worker that is down is known at once.
+   */
+  waitForConnection(deadline: number): Promise<void> {
+    const channel = this.#openClient().getChannel();
     return new Promise((resolve, reject) => {
-      this.#openClient().waitForReady(new Date(deadline), (error) => (error ? reject(error) : resolve()));
+      const check = (): void => {
+        const state = channel.getConnectivityState(true);
+        if (state === connectivityState.READY) return resolve();
+        if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
+          return reject(new UnavailableError(`could not connect to ${this.#address} (refused, unreachable or not resolved)`));
+        }
+        channel.watchConnectivityState(state, deadline, (error) => (error ? reject(error) : check()));
+      };
+      check();
     });
   }
 

@@ -58,6 +58,16 @@ describe("WorkerClient.connect", () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).code).toBe("CONNECTION");
   });
+
+  it("fails at the first refused connection, long before requestTimeoutMs", async () => {
+    const started = Date.now();
+    const error = await WorkerClient.connect({ address: await closedAddress(), requestTimeoutMs: 30_000 }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).cause).toBeInstanceOf(UnavailableError);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
 
 describe("WorkerClient options", () => {
@@ -66,6 +76,12 @@ describe("WorkerClient options", () => {
     [{ address: "" }, "address"],
     [{ retry: { maxAttempts: 0 } }, "retry.maxAttempts"],
     [{ requestTimeout: 5 }, "requestTimeout"],
+    [{ tls: { cert: "PEM" } }, "tls.key"],
+    [{ tls: { key: "PEM" } }, "tls.cert"],
+    [{ tls: { ca: 5 } }, "tls.ca"],
+    [{ tls: { certificate: "PEM" } }, "tls.certificate"],
+    [{ tls: {}, credentials: {} }, "tls"],
+    [{ token: "" }, "token"],
   ])("rejects %p naming %p", (options, field) => {
     const error = (() => {
       try {

@@ -3,6 +3,7 @@ import { commandLine } from "./command-line.js";
 import { fromWireMetrics, fromWireSession, required, toWireSpec } from "./convert.js";
 import { ConnectionError, JobFailedError } from "./errors.js";
 import type { JobEvent } from "./job-event.js";
+import type { HealthStatus } from "./health-check.js";
 import { JobHandle } from "./job-handle.js";
 import { jobEvents } from "./job-events.js";
 import type { JobResult } from "./job-result.js";
@@ -11,7 +12,7 @@ import type { SessionInfo } from "./job-status.js";
 import { compileClientOptions, type WorkerClientOptions } from "./options.js";
 import { readFullOutput, type ResultOptions } from "./output-reader.js";
 import { type RequestOptions, Transport } from "./transport.js";
-import { readJobId } from "./validate.js";
+import { readJobId, readString } from "./validate.js";
 import type { WorkerMetrics } from "./worker-metrics.js";
 
 /**
@@ -44,20 +45,20 @@ export class WorkerClient {
 
   /**
    * Connects and verifies: waits for the channel to be ready, then asks the worker for its
-   * metrics, both within `requestTimeoutMs`.
-   * @throws ConnectionError when no worker answers at the address in time
+   * metrics, both within `requestTimeoutMs`. A refused connection fails at once, not at the deadline.
+   * @throws ConnectionError when no worker answers at the address (in time)
    */
   static async connect(options: WorkerClientOptions = {}): Promise<WorkerClient> {
     const client = WorkerClient.lazy(options);
     const timeoutMs = client.#transport.requestTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     try {
-      await client.#transport.waitForReady(deadline);
+      await client.#transport.waitForConnection(deadline);
       await client.#transport.unary("getMetrics", {}, { requestTimeoutMs: Math.max(1, deadline - Date.now()) });
     } catch (error) {
       client.close();
       throw new ConnectionError(
-        `no worker answered at ${client.address} within requestTimeoutMs (${timeoutMs} ms): ` +
+        `no worker answered at ${client.address} (requestTimeoutMs: ${timeoutMs} ms): ` +
           `${error instanceof Error ? error.message : String(error)}; check \`address\` and that the worker runs`,
         { cause: error },
       );
@@ -144,6 +145,14 @@ export class WorkerClient {
 
   async metrics(options: RequestOptions = {}): Promise<WorkerMetrics> {
     return fromWireMetrics(await this.#transport.unary("getMetrics", {}, options));
+  }
+
+  /**
+   * What the worker's standard grpc.health.v1 service says of `service` ("" for the whole worker,
+   * or "opencode.worker.v1.WorkerService"): one attempt, no retries, as a health probe asks.
+   */
+  async health(service = "", options: RequestOptions = {}): Promise<HealthStatus> {
+    return this.#transport.health(readString("service", service), options);
   }
 
   /** Releases the channel; calls made afterwards throw a `ConnectionError`. */

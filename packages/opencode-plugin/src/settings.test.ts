@@ -89,7 +89,7 @@ describe("readSettings", () => {
 
   it("refuses unknown option keys, naming them and the known ones", () => {
     expect(settingsError({ adress: "x:1", timeout: 5, network: "open" }).message).toBe(
-      'unknown plugin option "adress", "timeout"; known: address, requestTimeoutMs, resultBytes, waitMs, limits, network',
+      'unknown plugin option "adress", "timeout"; known: address, requestTimeoutMs, resultBytes, waitMs, limits, network, caFile, certFile, keyFile, token, tokenFile',
     );
   });
 

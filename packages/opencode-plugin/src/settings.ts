@@ -14,6 +14,14 @@ export interface PluginSettings {
   limits: JobLimitsInput;
   /** The network policy every job gets unless its call sets one. */
   network: NetworkAccess;
+  /** PEM file of the CA that signed the worker's certificate: set, the plugin connects with TLS. */
+  caFile: string | undefined;
+  /** PEM files of a client certificate and its key, for a worker that requires one (mTLS). */
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  /** A bearer token of the worker's auth.token_file, or the file holding it (not both). */
+  token: string | undefined;
+  tokenFile: string | undefined;
 }
 
 /** Each setting, its plugin option (opencode.json) and its environment variable; an option wins over the variable. */
@@ -24,6 +32,11 @@ const SOURCES = {
   waitMs: "OPENCODE_WORKER_WAIT_MS",
   limits: "OPENCODE_WORKER_LIMITS",
   network: "OPENCODE_WORKER_NETWORK",
+  caFile: "OPENCODE_WORKER_CA_FILE",
+  certFile: "OPENCODE_WORKER_CERT_FILE",
+  keyFile: "OPENCODE_WORKER_KEY_FILE",
+  token: "OPENCODE_WORKER_TOKEN",
+  tokenFile: "OPENCODE_WORKER_TOKEN_FILE",
 } as const satisfies Record<keyof PluginSettings, string>;
 
 export const DEFAULT_SETTINGS: PluginSettings = {
@@ -34,6 +47,11 @@ export const DEFAULT_SETTINGS: PluginSettings = {
   waitMs: 10 * 60_000,
   limits: {},
   network: "restricted",
+  caFile: undefined,
+  certFile: undefined,
+  keyFile: undefined,
+  token: undefined,
+  tokenFile: undefined,
 };
 
 const MIN_RESULT_BYTES = 1024;
@@ -63,6 +81,9 @@ export function readSettings(options: Record<string, unknown> | undefined, env: 
     if (text === undefined || text === "") return undefined;
     return { value: key === "limits" ? parseJson(text, SOURCES[key]) : text, from: SOURCES[key] };
   };
+  const token = readText(raw("token"));
+  const tokenFile = readText(raw("tokenFile"));
+  if (token !== undefined && tokenFile !== undefined) throw new SettingsError("set token or tokenFile, not both");
   return {
     address: readAddress(raw("address")) ?? DEFAULT_SETTINGS.address,
     requestTimeoutMs: readInteger(raw("requestTimeoutMs"), 1, 24 * 3600_000) ?? DEFAULT_SETTINGS.requestTimeoutMs,
@@ -70,7 +91,20 @@ export function readSettings(options: Record<string, unknown> | undefined, env: 
     waitMs: readInteger(raw("waitMs"), 1, 24 * 3600_000) ?? DEFAULT_SETTINGS.waitMs,
     limits: readLimits(raw("limits")) ?? DEFAULT_SETTINGS.limits,
     network: readNetwork(raw("network")) ?? DEFAULT_SETTINGS.network,
+    caFile: readText(raw("caFile")),
+    certFile: readText(raw("certFile")),
+    keyFile: readText(raw("keyFile")),
+    token,
+    tokenFile,
   };
+}
+
+/** A path or a token: any non-empty string (the files are read when the client is created). */
+function readText(raw: Raw): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw.value !== "string" || raw.value === "")
+    throw new SettingsError(`${raw.from} must be a non-empty string, got ${describe(raw.value)}`);
+  return raw.value;
 }
 
 type Raw = { value: unknown; from: string } | undefined;

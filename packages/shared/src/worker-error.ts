@@ -6,6 +6,7 @@
 export type WorkerErrorCode =
   | "INVALID_ARGUMENT"
   | "PERMISSION_DENIED"
+  | "UNAUTHENTICATED"
   | "RESOURCE_EXHAUSTED"
   | "NOT_FOUND"
   | "ALREADY_EXISTS"

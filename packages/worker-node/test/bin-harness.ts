@@ -12,6 +12,8 @@ export const BIN_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 export interface BinWorker {
   address: string;
+  /** The worker's process, for signals other than stop's SIGTERM (SIGHUP). */
+  pid: number;
   /** SIGTERM, then the exit code once it has gone. */
   stop(): Promise<number | null>;
 }
@@ -30,7 +32,7 @@ export async function startBinWorker(
     while (stdio.length <= Number(at)) stdio.push("ignore");
     stdio[Number(at)] = fd;
   }
-  const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", ...flags], { env: BIN_ENV, stdio });
+  const child = spawn(process.execPath, [BIN, "serve", "--grpc.port=0", "--metrics.port=0", ...flags], { env: BIN_ENV, stdio });
   let address: string | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {
     options.logLines?.push(line);
@@ -45,6 +47,7 @@ export async function startBinWorker(
   child.stdout!.resume();
   return {
     address,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");

@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
-import { WorkerClient } from "@opencode-worker/master-client";
+import { pino, type Logger } from "pino";
+import { WorkerClient, type WorkerClientOptions } from "@opencode-worker/master-client";
 import { startWorker, type RunningWorker, type WorkerConfigOverrides } from "@opencode-worker/worker-node";
 
 export interface TestWorker {
@@ -19,22 +19,28 @@ export interface TestWorker {
  * reaches it (sources are injected), and it runs with the isolation this machine gives: the bwrap
  * sandbox on a CI machine, which the suite insists on (see isolation.test.ts).
  */
-export async function startTestWorker(overrides: WorkerConfigOverrides = {}): Promise<TestWorker> {
+export async function startTestWorker(
+  overrides: WorkerConfigOverrides = {},
+  options: { logger?: Logger; client?: Omit<WorkerClientOptions, "address"> } = {},
+): Promise<TestWorker> {
   const baseDir = await mkdtemp(join(tmpdir(), "ocw-test-"));
   const sessionsDir = join(baseDir, "sessions");
   const worker = await startWorker({
     argv: [],
     env: {},
     cwd: baseDir,
-    logger: pino({ level: "silent" }),
+    logger: options.logger ?? pino({ level: "silent" }),
     overrides: {
       ...overrides,
       grpc: { port: 0, ...overrides.grpc },
+      // Several test workers run at once: a fixed metrics port would collide.
+      metrics: { port: 0, ...overrides.metrics },
       session: { base_dir: sessionsDir, ...overrides.session },
       worker: { shutdown_grace_ms: 1000, ...overrides.worker },
     },
   });
-  const client = await WorkerClient.connect({ address: worker.address });
+  // options.client: how the test's client connects (TLS, a token) to a worker that asks for more than plaintext.
+  const client = await WorkerClient.connect({ ...options.client, address: worker.address });
   return {
     worker,
     client,

@@ -1,4 +1,5 @@
-import { WorkerClient } from "@opencode-worker/master-client";
+import { readFileSync } from "node:fs";
+import { WorkerClient, type WorkerClientOptions } from "@opencode-worker/master-client";
 import { renderError } from "../report/render-error.js";
 import { type PluginSettings, SettingsError } from "../settings.js";
 
@@ -19,9 +20,10 @@ export class WorkerAccess {
     const settings = this.#settings;
     if (settings instanceof SettingsError) return `opencode-worker plugin is misconfigured: ${settings.message}`;
     try {
-      this.#client ??= WorkerClient.lazy({ address: settings.address, requestTimeoutMs: settings.requestTimeoutMs });
+      this.#client ??= WorkerClient.lazy(clientOptions(settings));
       return await body(this.#client, settings);
     } catch (error) {
+      if (error instanceof SettingsError) return `opencode-worker plugin is misconfigured: ${error.message}`;
       return renderError(error, settings.address);
     }
   }
@@ -29,5 +31,33 @@ export class WorkerAccess {
   close(): void {
     this.#client?.close();
     this.#client = undefined;
+  }
+}
+
+/** The SDK's options, the certificate and token files read now: a rotated file takes effect with the next client. */
+function clientOptions(settings: PluginSettings): WorkerClientOptions {
+  const { caFile, certFile, keyFile, token, tokenFile } = settings;
+  const tls =
+    caFile === undefined && certFile === undefined && keyFile === undefined
+      ? undefined
+      : {
+          ...(caFile !== undefined && { ca: readSetting("caFile", caFile) }),
+          ...(certFile !== undefined && { cert: readSetting("certFile", certFile) }),
+          ...(keyFile !== undefined && { key: readSetting("keyFile", keyFile) }),
+        };
+  const bearer = tokenFile === undefined ? token : readSetting("tokenFile", tokenFile).toString("utf8").trim();
+  return {
+    address: settings.address,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    ...(tls !== undefined && { tls }),
+    ...(bearer !== undefined && { token: bearer }),
+  };
+}
+
+function readSetting(option: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new SettingsError(`${option} ${JSON.stringify(path)} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
 }

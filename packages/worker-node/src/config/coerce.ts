@@ -31,7 +31,8 @@ function parse(spec: OptionSpec, value: unknown): unknown {
       if (typeof value === "boolean") return value;
       return typeof value === "string" ? BOOLEAN_WORDS[value.trim().toLowerCase()] : undefined;
     case "string":
-      return typeof value === "string" && value !== "" ? value : undefined;
+      // An empty default means "unset" (tls.cert_file): such an option may be set back to empty.
+      return typeof value === "string" && (value !== "" || spec.default === "") ? value : undefined;
     case "enum":
       return typeof value === "string" && spec.values.includes(value) ? value : undefined;
     case "list":

@@ -50,6 +50,7 @@ const DOCUMENTED_DEFAULTS: WorkerConfig = {
     sandboxUidBase: 200000,
     driver: "auto",
     bwrapPath: "bwrap",
+    slirp4netnsPath: "slirp4netns",
   },
   grpc: {
     host: "127.0.0.1",
@@ -60,8 +61,14 @@ const DOCUMENTED_DEFAULTS: WorkerConfig = {
     keepaliveTimeMs: 30000,
     keepaliveTimeoutMs: 10000,
     streamKeepaliveMs: 15000,
+    stalledReaderTimeoutMs: 10000,
+    insecure: false,
   },
-  logging: { level: "info", pretty: false },
+  tls: { certFile: "", keyFile: "", clientCaFile: "" },
+  auth: { tokenFile: "", admins: [] },
+  // Pretty by default only on a terminal; jest's stdout usually is not one.
+  logging: { level: "info", pretty: process.stdout.isTTY === true },
+  metrics: { enabled: true, host: "127.0.0.1", port: 9464 },
 };
 
 let cwd: string;

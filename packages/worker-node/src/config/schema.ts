@@ -223,6 +223,11 @@ const CONFIG_SCHEMA: ConfigSchema = {
       doc: '"auto" picks bwrap when its probe passes, else process when jobs are trusted.',
     },
     bwrap_path: { kind: "string", default: "bwrap", doc: "The bubblewrap binary." },
+    slirp4netns_path: {
+      kind: "string",
+      default: "slirp4netns",
+      doc: "Connects a network OPEN job's own namespace to the outside world; without it OPEN is refused.",
+    },
   },
   grpc: {
     host: { kind: "string", default: "127.0.0.1", doc: "The address the server listens on." },
@@ -260,6 +265,38 @@ const CONFIG_SCHEMA: ConfigSchema = {
       default: 15_000,
       doc: "A StreamJob with no event for this long gets a keepalive event.",
     },
+    stalled_reader_timeout_ms: {
+      kind: "duration",
+      min: 1,
+      default: 10_000,
+      doc: "A StreamJob reader that takes no message for this long while the job writes is cut (UNAVAILABLE, resumable with after_seq), so it holds the job no longer.",
+    },
+    insecure: {
+      kind: "bool",
+      default: false,
+      doc: "Listen on a non-loopback grpc.host without TLS and authentication (a warning at every start); otherwise such a start is refused.",
+    },
+  },
+  tls: {
+    cert_file: { kind: "string", default: "", doc: "PEM certificate chain the server presents; with tls.key_file it turns TLS on." },
+    key_file: { kind: "string", default: "", doc: "PEM private key of tls.cert_file." },
+    client_ca_file: {
+      kind: "string",
+      default: "",
+      doc: "PEM CA bundle: clients must present a certificate it signed (mTLS), whose subject CN is the caller's identity.",
+    },
+  },
+  auth: {
+    token_file: {
+      kind: "string",
+      default: "",
+      doc: "File of `<identity> sha256:<hex>` lines: every WorkerService call must carry `authorization: Bearer <token>` of one; re-read on change and on SIGHUP.",
+    },
+    admins: {
+      kind: "list",
+      default: [],
+      doc: "Identities that see and cancel every caller's jobs; others see only the jobs they dispatched.",
+    },
   },
   logging: {
     level: {
@@ -268,7 +305,21 @@ const CONFIG_SCHEMA: ConfigSchema = {
       default: "info",
       doc: "The least severe level written.",
     },
-    pretty: { kind: "bool", default: false, doc: "Human-readable lines instead of JSON." },
+    pretty: {
+      kind: "bool",
+      default: () => process.stdout.isTTY === true,
+      shownDefault: "true when stdout is a terminal",
+      doc: "Human-readable lines instead of JSON.",
+    },
+  },
+  metrics: {
+    enabled: { kind: "bool", default: true, doc: "Serve Prometheus metrics over HTTP at `/metrics`." },
+    host: {
+      kind: "string",
+      default: "127.0.0.1",
+      doc: "The address the metrics server listens on; loopback unless a scraper on another host needs it.",
+    },
+    port: { kind: "int", max: 65_535, default: 9464, doc: "The port the metrics server listens on; 0 picks a free port." },
   },
 };
 

@@ -77,6 +77,8 @@ export interface WorkerConfig {
     driver: "auto" | "bwrap" | "process";
     /** security.bwrap_path: the bubblewrap binary. @default bwrap */
     bwrapPath: string;
+    /** security.slirp4netns_path: connects network OPEN jobs to the outside world; without it OPEN is refused. @default slirp4netns */
+    slirp4netnsPath: string;
   };
   grpc: {
     /** grpc.host. @default 127.0.0.1 */
@@ -95,12 +97,40 @@ export interface WorkerConfig {
     keepaliveTimeoutMs: number;
     /** grpc.stream_keepalive_ms: a StreamJob with no event for this long gets a keepalive event. @default 15000 */
     streamKeepaliveMs: number;
+    /** grpc.stalled_reader_timeout_ms: a StreamJob reader that takes nothing for this long while the job writes is cut. @default 10000 */
+    stalledReaderTimeoutMs: number;
+    /** grpc.insecure: allow a non-loopback host without TLS and authentication. @default false */
+    insecure: boolean;
+  };
+  /** TLS is on when cert_file and key_file are set; an empty path means unset. */
+  tls: {
+    /** tls.cert_file: PEM certificate chain the server presents. @default "" */
+    certFile: string;
+    /** tls.key_file: PEM private key of cert_file. @default "" */
+    keyFile: string;
+    /** tls.client_ca_file: PEM CA bundle; set, every client must present a certificate it signed (mTLS). @default "" */
+    clientCaFile: string;
+  };
+  auth: {
+    /** auth.token_file: `<identity> sha256:<hex>` lines; set, every WorkerService call needs a bearer token. @default "" */
+    tokenFile: string;
+    /** auth.admins: identities that see and cancel every caller's jobs. @default [] */
+    admins: string[];
   };
   logging: {
     /** logging.level: trace, debug, info, warn, error, fatal, silent. @default info */
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
-    /** logging.pretty: human-readable lines instead of JSON. @default false */
+    /** logging.pretty: human-readable lines instead of JSON. @default true when stdout is a terminal */
     pretty: boolean;
+  };
+  /** Prometheus metrics over HTTP, apart from the gRPC port so a scraper needs no gRPC and no credentials. */
+  metrics: {
+    /** metrics.enabled: serve `/metrics`. @default true */
+    enabled: boolean;
+    /** metrics.host. @default 127.0.0.1 */
+    host: string;
+    /** metrics.port; 0 picks a free port. @default 9464 */
+    port: number;
   };
 }
 

@@ -33,6 +33,8 @@ export interface SandboxDriver {
   /** "process", "bwrap". */
   readonly name: string;
   readonly isolation: IsolationMode;
+  /** Why this driver cannot run a job with network OPEN (what to install); undefined when it can. */
+  readonly openNetworkRefusal?: string;
   /** Creates the session's resources. The caller always calls `destroy()` on the result. */
   prepare(spec: SandboxSessionSpec): Promise<PreparedSandbox>;
   /**

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { WorkerConfig } from "../config/worker-config.js";
 
 /**
@@ -15,11 +15,11 @@ export function createServer(options: WorkerConfig["grpc"]): Server {
   });
 }
 
-/** Binds host:port (port 0 picks a free one) and returns the port actually bound. */
-export function bind(server: Server, host: string, port: number): Promise<number> {
+/** Binds host:port (port 0 picks a free one) with `credentials` (auth/tls-credentials.ts) and returns the port actually bound. */
+export function bind(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
   const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
   );
 }
 

@@ -15,10 +15,12 @@ import {
 } from "@opencode-worker/shared";
 import { WorkerError, invalidArgument } from "../errors.js";
 import { artifactChunks } from "../files/artifact-chunks.js";
+import { mayAccess, type Caller } from "../session/caller.js";
 import type { Job } from "../session/job.js";
 import type { SessionManager } from "../session/session-manager.js";
 import { decodedRequest, requestInteger } from "./decode-request.js";
 import { toGrpcStatus } from "./grpc-status.js";
+import type { Authenticator } from "./auth/authenticate.js";
 import { attachEventStream } from "./event-stream.js";
 import { workerServiceDefinition } from "./service-definition.js";
 
@@ -32,19 +34,21 @@ export interface WorkerIdentity {
   isolationMode: string;
   isolationDetails: string[];
   streamKeepaliveMs: number;
+  stalledReaderTimeoutMs: number;
 }
 
 /** Chunk size for ReadArtifact and ReadOutput: large enough for throughput, small enough to interleave streams. */
 const CHUNK_BYTES = 64 * 1024;
 
 /**
- * The WorkerService handlers. Each one decodes, delegates to the session manager, and maps errors
- * through the one table in grpc-status.ts; none holds logic of its own.
+ * The WorkerService handlers. Each one authenticates the caller, decodes, delegates to the session
+ * manager, and maps errors through the one table in grpc-status.ts; none holds logic of its own.
  */
 export class WorkerService {
   constructor(
     private readonly manager: SessionManager,
     private readonly identity: WorkerIdentity,
+    private readonly auth: Authenticator,
   ) {}
 
   addToServer(server: Server): void {
@@ -53,15 +57,16 @@ export class WorkerService {
 
   private handlers(): WorkerServiceServer {
     const { manager } = this;
+    const unary = this.unary.bind(this);
     return {
-      dispatch: unary(async ({ spec }) => {
+      dispatch: unary(async ({ spec }, caller) => {
         if (!spec) throw invalidArgument("spec", "is required");
-        const { job, created } = await manager.dispatch(spec);
+        const { job, created } = await manager.dispatch(spec, caller);
         return { jobId: job.jobId, sessionId: job.sessionId, state: job.state, created };
       }),
-      status: unary(async ({ jobId }) => ({ status: jobStatus(manager.get(jobId)) })),
-      collect: unary(async ({ jobId, wait }, call) => {
-        const job = manager.get(jobId);
+      status: unary(async ({ jobId }, caller) => ({ status: jobStatus(manager.get(jobId, caller)) })),
+      collect: unary(async ({ jobId, wait }, caller, call) => {
+        const job = manager.get(jobId, caller);
         if (!job.result && !wait) {
           throw new WorkerError(
             "FAILED_PRECONDITION",
@@ -72,13 +77,13 @@ export class WorkerService {
         const result = await untilCancelled(job.done, call);
         return { result };
       }),
-      cancel: unary(async ({ jobId, reason }) => {
-        const job = await manager.cancel(jobId, reason);
+      cancel: unary(async ({ jobId, reason }, caller) => {
+        const job = await manager.cancel(jobId, reason, caller);
         return { state: job.state, cancelled: job.result?.reason === TerminationReason.TERMINATION_REASON_CANCELLED };
       }),
       streamJob: (call) => void this.streamJob(call),
-      listSessions: unary(async () => ({
-        sessions: manager.sessions().map((job) => ({
+      listSessions: unary(async (_request, caller) => ({
+        sessions: visibleSessions(manager, caller).map((job) => ({
           sessionId: job.sessionId,
           jobId: job.jobId,
           state: job.state,
@@ -95,14 +100,18 @@ export class WorkerService {
 
   private async streamJob(call: ServerWritableStream<StreamJobRequest, StreamJobResponse>): Promise<void> {
     try {
+      const caller = this.auth.caller(call);
       const { target, afterSeq: sentAfterSeq } = decodedRequest(call.request);
       const afterSeq = requestInteger("after_seq", sentAfterSeq);
       let job: Job;
-      if (target?.$case === "spec") job = (await this.manager.dispatch(target.value)).job;
-      else if (target?.$case === "jobId") job = this.manager.get(target.value);
+      if (target?.$case === "spec") job = (await this.manager.dispatch(target.value, caller)).job;
+      else if (target?.$case === "jobId") job = this.manager.get(target.value, caller);
       else throw invalidArgument("target", "set either spec (dispatch and stream) or job_id (attach)");
       if (call.cancelled) return;
-      attachEventStream(call, job, target.$case === "jobId" ? afterSeq : 0, this.identity.streamKeepaliveMs);
+      attachEventStream(call, job, target.$case === "jobId" ? afterSeq : 0, {
+        keepaliveMs: this.identity.streamKeepaliveMs,
+        stalledReaderTimeoutMs: this.identity.stalledReaderTimeoutMs,
+      });
     } catch (error) {
       call.emit("error", toGrpcStatus(error));
     }
@@ -110,11 +119,12 @@ export class WorkerService {
 
   private async readArtifact(call: ServerWritableStream<ReadArtifactRequest, ReadArtifactResponse>): Promise<void> {
     try {
+      const caller = this.auth.caller(call);
       const request = decodedRequest(call.request);
       const { jobId, path } = request;
       const offset = requestInteger("offset", request.offset);
       const length = requestInteger("length", request.length);
-      const job = this.manager.get(jobId);
+      const job = this.manager.get(jobId, caller);
       if (!job.result) throw new WorkerError("FAILED_PRECONDITION", `job ${jobId} has not ended; artifacts exist once it has`, { jobId });
       const artifact = job.artifacts.get(path);
       if (!artifact) {
@@ -151,9 +161,10 @@ export class WorkerService {
 
   private async readOutput(call: ServerWritableStream<ReadOutputRequest, ReadOutputResponse>): Promise<void> {
     try {
+      const caller = this.auth.caller(call);
       const request = decodedRequest(call.request);
       const offset = requestInteger("offset", request.offset);
-      const job = this.manager.get(request.jobId);
+      const job = this.manager.get(request.jobId, caller);
       const result = job.result;
       if (!result)
         throw new WorkerError("FAILED_PRECONDITION", `job ${job.jobId} has not ended; follow its output with StreamJob`, {
@@ -213,16 +224,27 @@ export class WorkerService {
       retainedResultBytes: stats.retainedResultBytes,
     };
   }
+
+  /**
+   * Wraps an async unary handler: the caller authenticated first, the result to the callback, any
+   * error (a refused caller, bad bytes) through the status table.
+   */
+  private unary<Req, Res>(handler: (request: Req, caller: Caller, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      (async () => {
+        const caller = this.auth.caller(call);
+        return handler(decodedRequest(call.request), caller, call);
+      })().then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toGrpcStatus(error)),
+      );
+    };
+  }
 }
 
-/** Wraps an async unary handler: result to the callback, any error (bad bytes included) through the status table. */
-function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    (async () => handler(decodedRequest(call.request), call))().then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(toGrpcStatus(error)),
-    );
-  };
+/** ListSessions shows a caller its own jobs only (an admin all of them). */
+function visibleSessions(manager: SessionManager, caller: Caller): Job[] {
+  return manager.sessions().filter((job) => mayAccess(caller, job.owner));
 }
 
 /** Resolves when a server stream whose buffer is full may be written again, or has ended. */

@@ -47,15 +47,29 @@ export class EventLog {
   }
 
   /** Appends an event; `completed` closes the log. */
-  emit(kind: EventKind): JobEvent {
+  emit(kind: EventKind, timestampUnixMs = Date.now()): JobEvent {
     if (this.closed) throw new Error(`event log of job ${this.jobId} is closed`);
     this.seq += 1;
-    const event: JobEvent = { seq: this.seq, timestampUnixMs: Date.now(), jobId: this.jobId, kind };
+    const event: JobEvent = { seq: this.seq, timestampUnixMs, jobId: this.jobId, kind };
     const kept = this.retainable(event);
     if (kept) this.retained.push(kept);
     for (const sink of this.sinks) this.deliver(sink, event);
     if (kind.$case === "completed") this.close();
     return event;
+  }
+
+  /** The events kept for replay, in order: what the result journal records of an ended job. */
+  get retainedEvents(): readonly JobEvent[] {
+    return this.retained;
+  }
+
+  /** Puts back the retained events of a job that ended under an earlier worker process, seq numbers unchanged. */
+  restore(events: readonly JobEvent[]): void {
+    for (const event of events) {
+      this.seq = event.seq;
+      const kept = this.retainable(event);
+      if (kept) this.retained.push(kept);
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { JobState, Phase, type JobResult, type SessionConfig } from "@opencode-worker/shared";
+import { JobState, Phase, type JobEvent, type JobResult, type SessionConfig } from "@opencode-worker/shared";
 import type { CollectedArtifact } from "../files/collect-artifacts.js";
 import type { ValidatedFile } from "../files/write-inputs.js";
 import type { Termination } from "../limits/outcome.js";
@@ -35,14 +35,30 @@ export interface JobTimings {
 
 const ZERO_USAGE: SandboxUsage = { cpuTimeMs: 0, memoryBytes: 0, memoryPeakBytes: 0, pids: 0 };
 
+/** What the result journal kept of a job that ended under an earlier worker process (result-journal.ts). */
+export interface EndedJob {
+  startedUnixMs: number | undefined;
+  endedUnixMs: number;
+  phase: Phase;
+  timings: JobTimings;
+  usage: SandboxUsage;
+  /** The events kept for replay, without `completed`. */
+  events: readonly JobEvent[];
+  result: JobResult;
+}
+
+/** The performance.now() of a wall-clock time, so a restored job's ages and durations read as a live one's. */
+function monotonicOf(unixMs: number): number {
+  return performance.now() - (Date.now() - unixMs);
+}
+
 /**
  * One job and its session, from Dispatch until its result is dropped: state, phase, events,
  * the first termination cause, and the result. The phases move it; handlers only read it.
  */
 export class Job {
   readonly log: EventLog;
-  readonly createdUnixMs = Date.now();
-  readonly createdAt = performance.now();
+  readonly createdAt: number;
   startedAt: number | undefined;
   startedUnixMs: number | undefined;
   endedAt: number | undefined;
@@ -68,7 +84,12 @@ export class Job {
     readonly sessionId: string,
     readonly sessionDir: string,
     outputRetentionBytes: number,
+    /** The identity that dispatched it (see caller.ts): only it and admins may see the job. */
+    readonly owner: string,
+    /** Earlier than now only for a job an earlier worker process accepted. */
+    readonly createdUnixMs = Date.now(),
   ) {
+    this.createdAt = monotonicOf(createdUnixMs);
     this.log = new EventLog(spec.jobId, outputRetentionBytes);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -112,13 +133,34 @@ export class Job {
     this.log.emit({ $case: "phaseChanged", value: { phase, state: this.state } });
   }
 
-  complete(result: JobResult): void {
-    this.endedAt = performance.now();
-    this.endedUnixMs = Date.now();
+  /** Publishes the result: Status, Collect and every stream see it from here on. */
+  complete(result: JobResult, endedUnixMs = Date.now()): void {
+    this.endedAt = monotonicOf(endedUnixMs);
+    this.endedUnixMs = endedUnixMs;
     this.state = result.state;
     this.result = result;
-    this.log.emit({ $case: "completed", value: result });
+    this.log.emit({ $case: "completed", value: result }, endedUnixMs);
     this.resolveDone(result);
+  }
+
+  /** Puts back when a job of an earlier worker process started and the phase it was last in. */
+  restoreStart(startedUnixMs: number | undefined, phase: Phase): void {
+    if (startedUnixMs !== undefined) {
+      this.startedUnixMs = startedUnixMs;
+      this.startedAt = monotonicOf(startedUnixMs);
+      this.timings.queueMs = Math.round(this.startedAt - this.createdAt);
+    }
+    this.phase = phase;
+    this.state = stateOfPhase(phase);
+  }
+
+  /** Puts back, as it was when it ended, a job that ended under an earlier worker process. */
+  restore(ended: EndedJob): void {
+    this.restoreStart(ended.startedUnixMs, ended.phase);
+    Object.assign(this.timings, ended.timings);
+    this.usage = ended.usage;
+    this.log.restore(ended.events);
+    this.complete(ended.result, ended.endedUnixMs);
   }
 
   /** Milliseconds since Dispatch, or until the end when it has ended. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { JobSpec, JobState, Phase, TerminationReason, uuidv7 } from "@opencode-worker/shared";
 import { pino } from "pino";
@@ -9,6 +10,7 @@ import type { PreparedSandbox, SandboxDriver, SandboxSessionSpec } from "../sand
 import { ProcessDriver } from "../sandbox/process/driver.js";
 import { tempBaseDir } from "../../test/support/sandbox-driver.js";
 import { Job } from "./job.js";
+import { ResultJournal } from "./result-journal.js";
 import { runSession } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
 
@@ -71,12 +73,17 @@ describe("runSession", () => {
       sessionId,
       join(config.session.baseDir, `session-${sessionId}`),
       config.session.resultOutputBytes,
+      "anonymous",
     );
+    const resultsDir = join(baseDir, ".results");
+    mkdirSync(resultsDir, { recursive: true });
+    const log = pino({ level: "silent" });
     await runSession(job, {
       driver: new OutputDirFailsInCollect(() => job),
       config,
-      log: pino({ level: "silent" }),
-      resultsDir: join(baseDir, ".results"),
+      log,
+      resultsDir,
+      journal: new ResultJournal(resultsDir, log),
     });
     const result = await job.done;
     // The command's own outcome stands: the first termination cause wins.

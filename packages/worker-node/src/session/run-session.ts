@@ -2,6 +2,7 @@ import { Phase, TerminationReason } from "@opencode-worker/shared";
 import type { WorkerConfig } from "../config/worker-config.js";
 import type { CollectedArtifacts } from "../files/collect-artifacts.js";
 import type { Logger } from "../logging/logger.js";
+import { phaseName } from "../observability/enum-names.js";
 import type { PreparedSandbox, SandboxDriver } from "../sandbox/driver.js";
 import { buildResult } from "./build-result.js";
 import type { Job, JobTimings } from "./job.js";
@@ -10,6 +11,7 @@ import { destroyPhase } from "./phases/destroy.js";
 import { executePhase, type ExecutionReport } from "./phases/execute.js";
 import { initPhase } from "./phases/init.js";
 import { preparePhase } from "./phases/prepare.js";
+import type { ResultJournal } from "./result-journal.js";
 import { lateFailure } from "./result-losses.js";
 
 export interface SessionContext {
@@ -18,12 +20,16 @@ export interface SessionContext {
   log: Logger;
   /** Worker-owned directory where collected artifacts wait for ReadArtifact. */
   resultsDir: string;
+  /** Records the running job's phase, and its result before it is published. */
+  journal: ResultJournal;
+  /** Told how long each phase took (the phase histogram of the metrics). */
+  onPhaseDone?: (phase: Phase, ms: number) => void;
 }
 
 /**
  * Runs one job's session through INIT -> PREPARE -> EXECUTE -> COLLECT -> DESTROY. A cancel or a
  * failure skips ahead to DESTROY, which always runs; the result is published only after it, so a
- * caller that has the result knows the session is gone. Never throws.
+ * caller that has the result knows the session is gone, and only once the journal holds it. Never throws.
  */
 export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
   const log = ctx.log.child({ jobId: job.jobId, sessionId: job.sessionId });
@@ -32,12 +38,14 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
 
   const phase = async <T>(which: Phase, timing: keyof JobTimings, run: () => Promise<T>): Promise<T> => {
     job.enterPhase(which);
+    ctx.journal.running(job);
     const started = performance.now();
     try {
       return await run();
     } finally {
       job.timings[timing] = Math.round(performance.now() - started);
-      log.info({ phase: Phase[which], ms: job.timings[timing] }, "phase done");
+      log.info({ phase: phaseName(which), ms: job.timings[timing] }, "phase done");
+      ctx.onPhaseDone?.(which, job.timings[timing]);
     }
   };
   // A job cancelled before EXECUTE never runs its command.
@@ -52,11 +60,11 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
     const prepared = sandbox;
     if (proceed()) await phase(Phase.PHASE_PREPARE, "prepareMs", () => preparePhase(job, prepared));
     if (proceed()) {
-      report = await phase(Phase.PHASE_EXECUTE, "executeMs", () => executePhase(job, prepared));
+      report = await phase(Phase.PHASE_EXECUTE, "executeMs", () => executePhase(job, prepared, log));
       collected = await phase(Phase.PHASE_COLLECT, "collectMs", () => collectPhase(job, prepared, ctx.config.session, ctx.resultsDir));
     }
   } catch (error) {
-    log.error({ err: error, phase: Phase[job.phase] }, "session failed");
+    log.error({ err: error, phase: phaseName(job.phase) }, "session failed");
     const first = job.terminate({
       reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR,
       note: `${Phase[job.phase]}: ${errorText(error)}`,
@@ -74,8 +82,8 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
     ...(collected && { collected }),
     lateFailures,
   });
-  job.complete(result);
-  log.info({ state: result.state, reason: TerminationReason[result.reason], exitCode: result.exitCode, ms: job.ageMs() }, result.message);
+  // The session manager logs the job's end, for every job, with its result.
+  await ctx.journal.complete(job, result);
 }
 
 function errorText(error: unknown): string {

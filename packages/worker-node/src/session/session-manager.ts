@@ -1,11 +1,13 @@
 import { join } from "node:path";
-import { JobState, TerminationReason, uuidv7, type JobSpec, type OutcomeCount } from "@opencode-worker/shared";
+import { JobState, Phase, TerminationReason, uuidv7, type JobSpec, type OutcomeCount } from "@opencode-worker/shared";
 import { WorkerError } from "../errors.js";
 import { removeTree } from "../files/remove-tree.js";
 import { LatencyWindow } from "../metrics/latency-window.js";
+import { reasonName, stateName } from "../observability/enum-names.js";
 import { buildResult } from "./build-result.js";
+import { mayAccess, type Caller } from "./caller.js";
 import { DroppedResults } from "./dropped-results.js";
-import { Job } from "./job.js";
+import { Job, type ValidatedJob } from "./job.js";
 import type { IsolationReport } from "../sandbox/driver.js";
 import { runSession, type SessionContext } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
@@ -13,15 +15,22 @@ import { validateSpec } from "./validate-spec.js";
 /** Dropped results whose reason NOT_FOUND still gives: a fixed cap, so memory stays bounded (ids are at most 128 bytes). */
 const REMEMBERED_DROPS = 10_000;
 
-export interface SessionManagerOptions extends Omit<SessionContext, "driver"> {
+export interface SessionManagerOptions extends Omit<SessionContext, "driver" | "onPhaseDone"> {
   /** The probe's verdict: its driver runs the jobs; a refusal makes Dispatch answer FAILED_PRECONDITION. */
   isolation: IsolationReport;
+}
+
+/** Told of each session's phases and of each job's end, after it is counted (the Prometheus metrics). */
+export interface JobObserver {
+  phaseDone(phase: Phase, ms: number): void;
+  jobEnded(job: Job): void;
 }
 
 /**
  * All jobs of this worker: admission (validation, idempotency, the bounded queue), scheduling onto
  * `worker.concurrency` slots, cancel, and keeping finished results for `session.result_ttl_ms`
- * within `session.result_budget_bytes`. Stateless across restarts by design.
+ * within `session.result_budget_bytes`. Across a restart only ended jobs' results survive, through
+ * the result journal (result-journal.ts); no session's work does.
  */
 export class SessionManager {
   private readonly jobs = new Map<string, Job>();
@@ -36,24 +45,36 @@ export class SessionManager {
   private readonly outcomes = new Map<string, OutcomeCount>();
   readonly jobLatency = new LatencyWindow();
   readonly queueLatency = new LatencyWindow();
+  private readonly observers: JobObserver[] = [];
 
   constructor(private readonly options: SessionManagerOptions) {}
+
+  observe(observer: JobObserver): void {
+    this.observers.push(observer);
+  }
 
   get isDraining(): boolean {
     return this.draining;
   }
 
-  /** Accepts a job, or returns the existing one when the same job_id comes with the same spec. */
-  async dispatch(spec: JobSpec): Promise<{ job: Job; created: boolean }> {
+  /**
+   * Accepts a job for `caller`, or returns the existing one when the same caller sends the same job_id
+   * with the same spec. Another caller's job_id is ALREADY_EXISTS, worded as for a different spec, so
+   * nothing of that job leaks.
+   */
+  async dispatch(spec: JobSpec, caller: Caller): Promise<{ job: Job; created: boolean }> {
     const { driver, refusal } = this.options.isolation;
     if (refusal || !driver) throw new WorkerError("FAILED_PRECONDITION", refusal ?? "no sandbox driver is available on this worker");
     const validated = await validateSpec(spec, this.options.config);
+    if (validated.network === "open" && driver.openNetworkRefusal) {
+      throw new WorkerError("FAILED_PRECONDITION", `config.network: ${driver.openNetworkRefusal}`, { field: "config.network" });
+    }
     // Checked after the await: a drain may have begun while the spec was being validated.
     if (this.draining)
       throw new WorkerError("UNAVAILABLE", "the worker is shutting down and accepts no new jobs; dispatch to another worker");
     const existing = this.jobs.get(validated.jobId);
     if (existing) {
-      if (existing.spec.specHash === validated.specHash) return { job: existing, created: false };
+      if (existing.owner === caller.identity && existing.spec.specHash === validated.specHash) return { job: existing, created: false };
       throw new WorkerError("ALREADY_EXISTS", `job_id ${validated.jobId} is already used by a different job; choose another job_id`, {
         field: "job_id",
         jobId: validated.jobId,
@@ -68,7 +89,7 @@ export class SessionManager {
       );
     }
     const sessionId = uuidv7();
-    const job = new Job(validated, sessionId, join(session.baseDir, `session-${sessionId}`), session.resultOutputBytes);
+    const job = this.newJob(validated, sessionId, caller.identity);
     this.jobs.set(job.jobId, job);
     this.jobsTotal += 1;
     const queuePosition = Math.max(0, this.running.size + this.queue.length - worker.concurrency + 1);
@@ -78,11 +99,35 @@ export class SessionManager {
     return { job, created: true };
   }
 
-  /** The job, or NOT_FOUND: unknown, or its result was dropped (then the message says why). */
-  get(jobId: string): Job {
+  /**
+   * Takes back what the result journal holds from the previous worker process, before the worker
+   * serves: ended jobs' results with what is left of their TTL (expired ones are dropped), and jobs
+   * that were running when it died, which end now as FAILED saying in which phase they were cut off.
+   */
+  async recover(): Promise<void> {
+    const { journal, log } = this.options;
+    const { ended, interrupted } = await journal.read((spec, sessionId, owner, createdUnixMs) =>
+      this.newJob(spec, sessionId, owner, createdUnixMs),
+    );
+    for (const job of ended) this.adopt(job);
+    for (const job of interrupted) {
+      const message = `the worker restarted during ${Phase[job.phase].replace(/^PHASE_/, "")}: the job did not finish; run it again`;
+      job.terminate({ reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: message });
+      await journal.complete(job, { ...buildResult(job, this.resultInputs()), message });
+      this.adopt(job);
+    }
+    if (ended.length + interrupted.length > 0)
+      log.info(
+        { results: ended.length, interrupted: interrupted.length },
+        "result journal: jobs of the previous worker process taken back",
+      );
+  }
+
+  /** The job, or NOT_FOUND: unknown, another caller's (answered as unknown), or its result was dropped (then the message says why). */
+  get(jobId: string, caller: Caller): Job {
     const job = this.jobs.get(jobId);
-    if (job) return job;
-    const dropped = this.dropped.reasonFor(jobId);
+    if (job && mayAccess(caller, job.owner)) return job;
+    const dropped = job ? undefined : this.dropped.reasonFor(jobId);
     throw new WorkerError(
       "NOT_FOUND",
       dropped
@@ -96,14 +141,17 @@ export class SessionManager {
    * Stops a queued or running job. Resolves once its whole process tree is dead and its session
    * destroyed. Idempotent: cancelling an ended job changes nothing.
    */
-  async cancel(jobId: string, reason: string): Promise<Job> {
-    const job = this.get(jobId);
+  async cancel(jobId: string, reason: string, caller: Caller): Promise<Job> {
+    return this.stop(this.get(jobId, caller), reason);
+  }
+
+  private async stop(job: Job, reason: string): Promise<Job> {
     if (job.isFinished) return job;
     job.terminate({ reason: TerminationReason.TERMINATION_REASON_CANCELLED, note: reason || "cancelled by the client" });
     const queued = this.queue.indexOf(job);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
-      this.finish(job, () => job.complete(buildResult(job, this.resultInputs())));
+      this.finish(job, () => this.options.journal.complete(job, buildResult(job, this.resultInputs())));
     }
     await job.done;
     return job;
@@ -131,24 +179,31 @@ export class SessionManager {
    */
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
-    for (const job of [...this.queue]) void this.cancel(job.jobId, "the worker is shutting down");
+    for (const job of [...this.queue]) void this.stop(job, "the worker is shutting down");
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.all(this.sessions().map((job) => job.done)), graceOver]);
     clearTimeout(timer);
-    await Promise.all(this.sessions().map((job) => this.cancel(job.jobId, `the worker is shutting down (grace ${graceMs} ms over)`)));
+    await Promise.all(this.sessions().map((job) => this.stop(job, `the worker is shutting down (grace ${graceMs} ms over)`)));
   }
 
-  /** Drops every retained result and its stored artifacts (shutdown). */
-  async dropAllResults(): Promise<void> {
-    await Promise.all([...this.retained].map((job) => this.drop(job, "its result was dropped when the worker shut down")));
+  private newJob(spec: ValidatedJob, sessionId: string, owner: string, createdUnixMs?: number): Job {
+    const { baseDir, resultOutputBytes } = this.options.config.session;
+    return new Job(spec, sessionId, join(baseDir, `session-${sessionId}`), resultOutputBytes, owner, createdUnixMs);
+  }
+
+  /** A job of the previous worker process: known again, its result retained. */
+  private adopt(job: Job): void {
+    this.jobs.set(job.jobId, job);
+    this.retain(job);
   }
 
   private startQueued(): void {
     while (this.running.size < this.options.config.worker.concurrency && this.queue.length > 0) {
       const job = this.queue.shift()!;
       this.running.add(job);
-      this.finish(job, () => runSession(job, { ...this.options, driver: this.options.isolation.driver! }));
+      const onPhaseDone = (phase: Phase, ms: number): void => this.observers.forEach((observer) => observer.phaseDone(phase, ms));
+      this.finish(job, () => runSession(job, { ...this.options, driver: this.options.isolation.driver!, onPhaseDone }));
     }
   }
 
@@ -173,6 +228,23 @@ export class SessionManager {
     this.outcomes.set(key, outcome);
     this.jobLatency.record(job.ageMs());
     this.queueLatency.record(job.timings.queueMs);
+    for (const observer of this.observers) observer.jobEnded(job);
+    // The one line per job end, queued jobs cancelled before they ran included.
+    this.options.log.info(
+      {
+        jobId: job.jobId,
+        sessionId: job.sessionId,
+        state: stateName(result.state),
+        reason: reasonName(result.reason),
+        exitCode: result.exitCode,
+        signal: result.signal || undefined,
+        durationMs: job.ageMs(),
+        queueMs: job.timings.queueMs,
+        executeMs: job.timings.executeMs,
+        message: result.message,
+      },
+      "job ended",
+    );
   }
 
   private retain(job: Job): void {
@@ -186,11 +258,12 @@ export class SessionManager {
     this.retained.push(job);
     this.retainedBytes += job.resultBytes;
     const { resultTtlMs, resultBudgetBytes } = this.options.config.session;
-    setTimeout(
-      () =>
-        void this.drop(job, `its result was dropped after session.result_ttl_ms (${resultTtlMs} ms): collect results sooner or raise it`),
-      resultTtlMs,
-    ).unref();
+    const expire = (): Promise<void> =>
+      this.drop(job, `its result was dropped after session.result_ttl_ms (${resultTtlMs} ms): collect results sooner or raise it`);
+    // Counted from the job's end, which for a result of the previous worker process may be long past.
+    const ttlLeftMs = (job.endedUnixMs ?? Date.now()) + resultTtlMs - Date.now();
+    if (ttlLeftMs <= 0) return void expire();
+    setTimeout(() => void expire(), ttlLeftMs).unref();
     // Over budget: the oldest results go first, but never the one just finished.
     while (this.retainedBytes > resultBudgetBytes && this.retained.length > 1) {
       void this.drop(
@@ -210,6 +283,7 @@ export class SessionManager {
     this.dropped.record(job.jobId, reason);
     // Cleared, not left to the collector: a stream still attached to the job must not keep its artifacts alive.
     job.artifacts.clear();
+    await this.options.journal.forget(job);
     if (job.storeDir) await removeTree(job.storeDir);
   }
 

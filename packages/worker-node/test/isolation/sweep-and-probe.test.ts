@@ -24,7 +24,7 @@ describeSandbox("crash recovery and the isolation probe", () => {
     const uidBase = 400_000 + 64 * Math.floor(Math.random() * 1000);
     const child = spawn(
       process.execPath,
-      [BIN, "serve", "--grpc.port=0", `--session.base_dir=${sessions}`, `--security.sandbox_uid_base=${uidBase}`],
+      [BIN, "serve", "--grpc.port=0", "--metrics.port=0", `--session.base_dir=${sessions}`, `--security.sandbox_uid_base=${uidBase}`],
       {
         env: BIN_ENV,
         stdio: ["ignore", "pipe", "inherit"],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { assertSandboxableSessionDir, buildSandboxCommand, shellQuote, wrapperScript, type SandboxCommandSpec } from "./args.js";
 import { LAUNCHER_IN_SANDBOX, SECCOMP_FD, STATUS_FD } from "./launcher.js";
+import { NET_BLOCK_FD, NET_INFO_FD } from "./open-network.js";
 
 const spec = (overrides: Partial<SandboxCommandSpec> = {}): SandboxCommandSpec => ({
   tools: { sh: "/bin/sh", bwrap: "/usr/bin/bwrap", launcher: "/opt/ow/native/build/sandbox-launcher" },
@@ -66,9 +67,12 @@ describe("buildSandboxCommand", () => {
     expect(buildSandboxCommand(spec({ seccomp: false })).args).not.toContain("--seccomp");
   });
 
-  it("unshares the network only when it is restricted", () => {
-    expect(buildSandboxCommand(spec()).args).toContain("--unshare-net");
-    expect(buildSandboxCommand(spec({ network: "open" })).args).not.toContain("--unshare-net");
+  it("unshares the network always; when it is open, bwrap waits for the driver to connect it", () => {
+    const restricted = buildSandboxCommand(spec()).args.join(" ");
+    expect(restricted).toContain("--unshare-net");
+    expect(restricted).not.toContain("--block-fd");
+    const open = buildSandboxCommand(spec({ network: "open" })).args.join(" ");
+    expect(open).toContain(`--unshare-net --info-fd ${NET_INFO_FD} --block-fd ${NET_BLOCK_FD}`);
   });
 
   it("binds the session at its own path, /tmp and /dev/shm to its tmp, with traversable parents", () => {

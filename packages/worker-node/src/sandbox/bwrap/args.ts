@@ -2,6 +2,7 @@ import { lstatSync, readlinkSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
 import { invalidArgument } from "../../errors.js";
 import { LAUNCHER_IN_SANDBOX, SECCOMP_FD, STATUS_FD } from "./launcher.js";
+import { OPEN_NETWORK_BWRAP_ARGS } from "./open-network.js";
 import type { SlotView, SystemBind } from "./mounts/system-view.js";
 
 /**
@@ -140,7 +141,8 @@ export function buildSandboxCommand(spec: SandboxCommandSpec): { file: string; a
     "--unshare-ipc",
     "--unshare-uts",
     "--unshare-cgroup-try",
-    ...(spec.network === "restricted" ? ["--unshare-net"] : []),
+    // OPEN too: its namespace is connected to the outside world only (open-network.ts).
+    ...(spec.network === "restricted" ? ["--unshare-net"] : OPEN_NETWORK_BWRAP_ARGS),
     "--die-with-parent",
     "--new-session",
     "--hostname",

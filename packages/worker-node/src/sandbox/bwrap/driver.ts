@@ -8,6 +8,7 @@ import { assertSessionDir, createSubdirs, ensureBaseDir, listSessionDirs, remove
 import { assertSandboxableSessionDir, systemMountArgs } from "./args.js";
 import { BWRAP_OVERHEAD_TASKS } from "./job.js";
 import { findLauncher } from "./launcher.js";
+import type { OpenNetworkTools } from "./open-network.js";
 import { mountSessionTmpfs, sessionMountsUnder, unmountSession } from "./mounts/session-mount.js";
 import { SystemView } from "./mounts/system-view.js";
 import { describeSeccompPolicy, seccompProgram } from "./seccomp/index.js";
@@ -36,6 +37,8 @@ export interface BwrapDriverOptions {
   seccomp?: Buffer;
   /** Per-slot overlays of the system files (and the launcher's dir); without it the host's paths are bound. */
   systemView?: SystemView;
+  /** What connects network OPEN jobs to the outside world, or why they are refused. @default refused */
+  openNetwork?: OpenNetworkTools | string;
 }
 
 /** Options of the driver as the probe builds it: cgroups opened and the seccomp program compiled for it. */
@@ -73,13 +76,19 @@ export async function createBwrapDriver(options: CreateBwrapDriverOptions): Prom
     });
     details.push(systemView.description);
   }
+  details.push(
+    typeof options.openNetwork === "object"
+      ? `network OPEN: a namespace of its own, connected by ${options.openNetwork.slirp4netns} (no host loopback, host addresses or 169.254.0.0/16)`
+      : `network OPEN refused: ${options.openNetwork ?? "not configured"}`,
+  );
   return { driver: new BwrapDriver({ ...options, cgroups, seccomp, systemView }), details };
 }
 
 /**
  * The `bwrap` driver: each session gets a slot uid/gid, a tmpfs limited in bytes and inodes,
  * a cgroup (memory, pids, cpu; killed as a whole), and a bubblewrap sandbox run as root without
- * a user namespace (pid, ipc, uts, cgroup and, unless the network is open, net namespaces;
+ * a user namespace (pid, ipc, uts, cgroup and net namespaces, the last connected to the outside
+ * world only when the network is open;
  * read-only /usr and /etc, nothing else of the host) that drops to the slot uid with every
  * capability gone and no_new_privs before the job's first instruction.
  */
@@ -89,6 +98,7 @@ export class BwrapDriver implements SandboxDriver {
   readonly slots: UidSlots;
   readonly cgroups: CgroupManager | undefined;
   readonly systemView: SystemView | undefined;
+  readonly openNetworkRefusal: string | undefined;
   private readonly storage: "tmpfs" | "directory";
   /** Handed to every session: what they share, so a session needs nothing else of the driver. */
   private readonly sessionConfig: BwrapSessionConfig;
@@ -98,6 +108,8 @@ export class BwrapDriver implements SandboxDriver {
     this.storage = options.storage ?? "tmpfs";
     this.slots = new UidSlots({ base: options.uidBase, lockDir: options.slotLockDir });
     this.systemView = options.systemView;
+    const openNetwork = options.openNetwork ?? "network OPEN is not configured for this bwrap driver";
+    this.openNetworkRefusal = typeof openNetwork === "string" ? openNetwork : undefined;
     const seccomp = options.seccomp;
     const cg = this.cgroups;
     const unenforced: string[] = [];
@@ -126,12 +138,17 @@ export class BwrapDriver implements SandboxDriver {
       baseLabel: `${this.isolation} (bwrap, ${cg ? cg.label : "no cgroups"}, ${this.storage === "tmpfs" ? "tmpfs" : "no tmpfs"}, ${seccomp ? "seccomp" : "no seccomp"}`,
       unenforced,
       enforced: { memory: cg?.enforced.memory === true, pids: cg?.enforced.pids === true },
+      openNetwork: typeof openNetwork === "string" ? undefined : openNetwork,
     };
   }
 
   async prepare(spec: SandboxSessionSpec): Promise<PreparedSandbox> {
     assertSessionDir(spec.sessionDir);
     assertSandboxableSessionDir(spec.sessionDir);
+    // Never the host's namespace instead: an OPEN job without its own network does not run.
+    if (spec.network === "open" && this.openNetworkRefusal) {
+      throw new WorkerError("FAILED_PRECONDITION", `sandbox: ${this.openNetworkRefusal}`, { sessionId: spec.sessionId });
+    }
     const slot = await this.slots.acquire().catch((error: unknown) => {
       if (error instanceof NoFreeSlotError) {
         throw new WorkerError("RESOURCE_EXHAUSTED", `sandbox: ${error.message}`, { sessionId: spec.sessionId }, { cause: error });

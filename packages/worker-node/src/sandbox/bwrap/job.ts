@@ -7,6 +7,7 @@ import type { LimitBreach, ProcessExit, SandboxProcess, SandboxSessionSpec, Sand
 import { readProcUids, ticksToMs, trySignal } from "../proc-scan.js";
 import { ProcessTree, type TreeSample } from "../process-tree.js";
 import { parseLauncherStatus, SECCOMP_FD, STATUS_FD, type LauncherStatus } from "./launcher.js";
+import { connectOutside, NET_BLOCK_FD, NET_INFO_FD, type OpenNetworkTools } from "./open-network.js";
 import { signalName } from "@opencode-worker/shared";
 import { readText } from "../../util/read-text.js";
 
@@ -22,6 +23,8 @@ export interface JobContext {
   enforced: { memory: boolean; pids: boolean };
   tmpfs: boolean;
   sampleIntervalMs: number;
+  /** Set for a job with network OPEN: bwrap waits until the driver has connected its namespace. */
+  openNetwork: OpenNetworkTools | undefined;
 }
 
 /** One job in a session's sandbox: spawns bwrap, watches the limits the cgroup does not enforce, kills the whole sandbox. */
@@ -42,6 +45,8 @@ export class BwrapJob implements SandboxProcess {
   private breach: LimitBreach | undefined;
   private killedByDriver = false;
   private mainExited = false;
+  /** Network OPEN: the set-up under way, then the slirp4netns that serves the job until it ends. */
+  private readonly network: Promise<ChildProcess | undefined>;
 
   constructor(
     file: string,
@@ -55,7 +60,7 @@ export class BwrapJob implements SandboxProcess {
       env: {},
       cwd: "/",
       detached: true,
-      stdio: ["pipe", "pipe", "pipe", seccomp ? "pipe" : "ignore", "pipe"],
+      stdio: ["pipe", "pipe", "pipe", seccomp ? "pipe" : "ignore", "pipe", ...(ctx.openNetwork ? (["pipe", "pipe"] as const) : [])],
     });
     this.pid = this.child.pid ?? -1;
     this.stdout = this.child.stdout as Readable;
@@ -67,6 +72,7 @@ export class BwrapJob implements SandboxProcess {
     this.child.stdin?.end(stdin);
     if (seccomp) (this.child.stdio[SECCOMP_FD] as Writable | null)?.end(seccomp);
     const status = readText(this.child.stdio[STATUS_FD] as Readable | null, 256);
+    this.network = ctx.openNetwork ? this.connectNetwork(ctx.openNetwork) : Promise.resolve(undefined);
     if ((!ctx.enforced.memory || !ctx.enforced.pids) && this.pid > 0) {
       this.tree = new ProcessTree(this.pid);
       this.timer = setInterval(() => void this.limitBreach(), ctx.sampleIntervalMs);
@@ -85,11 +91,32 @@ export class BwrapJob implements SandboxProcess {
           // When bwrap's init exits the kernel kills its namespace; make sure before anyone
           // collects outputs (fact 8), and look at the counters once more.
           await this.killEverything().catch(() => 0);
+          (await this.network)?.kill("SIGKILL");
           await this.limitBreach().catch(() => undefined);
           resolve(this.exitOf(spawnFailed ? 127 : code, signal, parseLauncherStatus(await status)));
         })();
       });
     });
+  }
+
+  /**
+   * Lets bwrap run the job once its namespace reaches the outside world; on any failure the sandbox
+   * is killed before the job's first instruction (never run with a half-made network).
+   */
+  private async connectNetwork(tools: OpenNetworkTools): Promise<ChildProcess | undefined> {
+    // Node types a child's stdio as five entries; these two are the sixth and seventh.
+    const stdio = this.child.stdio as readonly unknown[];
+    const block = stdio[NET_BLOCK_FD] as Writable;
+    block.on("error", () => {});
+    try {
+      const helper = await connectOutside(stdio[NET_INFO_FD] as Readable, tools);
+      block.end("1");
+      return helper;
+    } catch {
+      this.killedByDriver = true;
+      await this.killEverything();
+      return undefined;
+    }
   }
 
   private exitOf(code: number | null, signal: NodeJS.Signals | null, launcher: LauncherStatus | undefined): ProcessExit {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { setTimeout as delay } from "node:timers/promises";
 import { BwrapDriver, createBwrapDriver } from "./driver.js";
+import { findOpenNetworkTools } from "./open-network.js";
 import type { KillMethod } from "../cgroup/index.js";
 import type { IsolationMode, PreparedSandbox, ResolvedLimits, SandboxProcess } from "../driver.js";
 import { pidsWithUid } from "../proc-scan.js";
@@ -17,6 +18,8 @@ const execFileAsync = promisify(execFile);
 export interface ProbeSettings {
   /** security.bwrap_path: a name looked up on PATH, or a path. */
   bwrapPath: string;
+  /** security.slirp4netns_path: a name looked up on PATH, or a path. @default slirp4netns */
+  slirp4netnsPath?: string;
   /** security.sandbox_uid_base: the first slot uid. */
   sandboxUidBase: number;
   /** session.base_dir: where the driver keeps its sessions, the self-tests' included. */
@@ -271,6 +274,7 @@ export async function probeIsolation(settings: ProbeSettings, options: ProbeOpti
       killMethod: options.killMethod,
       useCgroups: options.useCgroups,
       baseDir: settings.baseDir,
+      openNetwork: findOpenNetworkTools(settings.slirp4netnsPath ?? "slirp4netns", resolveExecutable),
     }).catch((error: unknown) => error as Error),
   ]);
   if (!runs.ok) {

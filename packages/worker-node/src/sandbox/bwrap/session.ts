@@ -6,6 +6,7 @@ import { within } from "../../util/within.js";
 import { buildSandboxCommand, type SandboxTools } from "./args.js";
 import { BwrapJob } from "./job.js";
 import type { SlotView } from "./mounts/system-view.js";
+import type { OpenNetworkTools } from "./open-network.js";
 import { unmountSession } from "./mounts/session-mount.js";
 import type { UidSlot } from "./uid-slots.js";
 
@@ -26,6 +27,8 @@ export interface BwrapSessionConfig {
   unenforced: readonly string[];
   /** What the cgroup enforces; the rest is sampled from /proc. */
   enforced: { memory: boolean; pids: boolean };
+  /** What connects a job with network OPEN to the outside world; the driver refuses OPEN without it. */
+  openNetwork: OpenNetworkTools | undefined;
 }
 
 /** One prepared session: its slot uid, storage, cgroup and system view; runs one job, then is destroyed. */
@@ -99,6 +102,7 @@ export class BwrapSession implements PreparedSandbox {
       enforced: config.enforced,
       tmpfs: this.mounted,
       sampleIntervalMs: config.sampleIntervalMs,
+      openNetwork: this.spec.network === "open" ? config.openNetwork : undefined,
     });
     return this.job;
   }

@@ -1,14 +1,19 @@
 import { posix as path } from "node:path";
 import type { Readable } from "node:stream";
 import { OutputStream, TerminationReason } from "@opencode-worker/shared";
-import { treeKiller } from "../../limits/kill.js";
+import { KILL_GRACE_MS, treeKiller } from "../../limits/kill.js";
 import type { Termination } from "../../limits/outcome.js";
 import { startIdleTimer, startWallTimer } from "../../limits/timers.js";
 import { pollUsageAndBreaches, readBreach } from "../../limits/usage-poll.js";
+import type { Logger } from "../../logging/logger.js";
+import { reasonName } from "../../observability/enum-names.js";
 import type { PreparedSandbox, SandboxProcess } from "../../sandbox/driver.js";
 import { buildJobEnv } from "../../security/env-filter.js";
 import { countNewlines } from "../../util/count-newlines.js";
 import type { Job } from "../job.js";
+
+/** Causes the job's own exit records; every other one is the worker stopping it. */
+const ENDED_BY_ITSELF = new Set([TerminationReason.TERMINATION_REASON_EXITED, TerminationReason.TERMINATION_REASON_SIGNALED]);
 
 export interface ExecutionReport {
   exitCode?: number;
@@ -27,7 +32,7 @@ export interface ExecutionReport {
  * pump's) while the driver enforces the kernel's. Returns once the whole process tree is dead and
  * every output byte has been read.
  */
-export async function executePhase(job: Job, sandbox: PreparedSandbox): Promise<ExecutionReport> {
+export async function executePhase(job: Job, sandbox: PreparedSandbox, log: Logger): Promise<ExecutionReport> {
   const { limits } = job.spec;
   const env = buildJobEnv(job.spec.env, {
     workDir: sandbox.jobWorkDir,
@@ -43,7 +48,16 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox): Promise<
   });
 
   const killer = treeKiller(proc);
-  const stopListening = job.onTerminate(() => void killer.stop());
+  // The worker ending a job (a limit, a timeout, a cancel) is worth an operator's attention: WARN.
+  const stopTree = async ({ reason, note }: Termination): Promise<void> => {
+    const started = performance.now();
+    const processesKilled = await killer.stop();
+    if (ENDED_BY_ITSELF.has(reason)) return;
+    const ms = Math.round(performance.now() - started);
+    // Still alive when the grace ran out: the tree got SIGKILL, not only SIGTERM.
+    log.warn({ reason: reasonName(reason), note, processesKilled, ms, sigkill: ms >= KILL_GRACE_MS }, "job killed");
+  };
+  const stopListening = job.onTerminate((termination) => void stopTree(termination));
   const terminate = (termination: Termination) => job.terminate(termination);
 
   const output = pumpOutput(job, proc);

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { execFile } from "node:child_process";
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { createBwrapDriver, type BwrapDriver } from "../../../src/sandbox/bwrap/driver.js";
 import type { PreparedSandbox } from "../../../src/sandbox/driver.js";
 import { describeWithPrerequisites, sandboxProblems } from "../../support/conditions.js";
@@ -166,9 +168,13 @@ describeWithPrerequisites("bwrap driver: isolation", sandboxProblems(), () => {
       expect(r.stdout).not.toContain("CONNECTED");
     });
 
-    it("open: the same probe does reach it (so the restricted test can fail)", async () => {
-      const r = await run(connect(), { network: "open" });
-      expect(r.stdout).toContain("helloCONNECTED");
+    it("the same probe, run on the host, does reach it (so the restricted test can fail)", async () => {
+      const { stdout } = await promisify(execFile)("sh", ["-c", connect()]);
+      expect(stdout).toContain("helloCONNECTED");
+    });
+
+    it("open, on a driver without its network tools, is refused: never run in the host's namespace", async () => {
+      await expect(run(connect(), { network: "open" })).rejects.toThrow("network OPEN is not configured for this bwrap driver");
     });
   });
 
