@@ -2,7 +2,10 @@
 # root in the container and a writable cgroup tree, e.g.:
 #   docker run --privileged --cgroupns=host -p 50051:50051 opencode-worker
 # (without them the start-up probe reports the isolation it can get and refuses jobs below
-# security.min_isolation). Listens on 0.0.0.0 inside the container.
+# security.min_isolation). Listens on 0.0.0.0 inside the container, so it starts only with TLS and
+# authentication (mount them and set e.g. OPENCODE_WORKER_TLS_CERT_FILE, OPENCODE_WORKER_TLS_KEY_FILE and
+# OPENCODE_WORKER_AUTH_TOKEN_FILE; see the README's network deployment) or, on a network you trust,
+# OPENCODE_WORKER_GRPC_INSECURE=true.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # gcc and libc's static archive compile the sandbox launcher (native/sandbox-launcher.c).
@@ -15,6 +18,7 @@ COPY packages/shared/package.json packages/shared/
 COPY packages/worker-node/package.json packages/worker-node/
 COPY packages/master-client/package.json packages/master-client/
 COPY packages/cli/package.json packages/cli/
+COPY packages/opencode-plugin/package.json packages/opencode-plugin/
 COPY bench/package.json bench/
 RUN CI=true pnpm install --frozen-lockfile
 COPY packages packages
@@ -25,7 +29,7 @@ RUN pnpm build && CI=true pnpm --filter @opencode-worker/cli deploy --prod --leg
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap util-linux ca-certificates \
+ && apt-get install -y --no-install-recommends bubblewrap util-linux ca-certificates slirp4netns iproute2 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/opencode-worker
 COPY --from=build /out ./
