@@ -24,6 +24,12 @@ const upward = {
   message: "limits/, sandbox/, security/, files/ and config/ sit below session/ and server/: pass what they need in instead.",
 };
 
+// session/ sees tracing through the JobTracer interface (session/job-trace.ts); observability/tracing.ts implements it.
+const otel = {
+  group: ["@opentelemetry/*"],
+  message: "session/ knows tracing only as JobTracer (session/job-trace.ts): OpenTelemetry lives in observability/tracing.ts.",
+};
+
 // The floors below sandbox/ and security/: config/ is read by all and reads none of them; files/ does
 // the I/O the others ask for (security/ may use its glob matcher and types, not the other way round).
 const belowSecurity = {
@@ -101,7 +107,7 @@ export default defineConfig(
     // Its tests may build a real driver to run sessions on.
     files: ["packages/worker-node/src/session/**/*.ts"],
     ignores: ["**/*.test.ts"],
-    rules: restrict(grpc, sdk, sandboxInterface),
+    rules: restrict(grpc, sdk, sandboxInterface, otel),
   },
   {
     files: ["packages/worker-node/src/{limits,security}/**/*.ts"],

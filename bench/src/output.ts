@@ -84,7 +84,7 @@ function figure(totals: Totals): StreamFigure {
 }
 
 /** Dispatch to the completed event, counting stdout bytes; fails unless the job finished cleanly. */
-async function streamThroughWorker(client: WorkerClient, bytes: number): Promise<Received> {
+export async function streamThroughWorker(client: WorkerClient, bytes: number): Promise<Received> {
   const job = await client.dispatch({ argv: ["head", "-c", String(bytes), "/dev/zero"] });
   const received: Received = { bytes: 0, messages: 0 };
   let result: JobResult | undefined;

@@ -16,6 +16,7 @@ import { LARGE_OUTPUT_BYTES, measureResultSizing, SMALL_OUTPUT_BYTES } from "./r
 import { measureRss } from "./rss.js";
 import { compareSandboxLatency } from "./sandbox.js";
 import { compareSeccompCost } from "./seccomp-cost.js";
+import { compareTlsOverhead, STREAM_BYTES } from "./tls-overhead.js";
 import { type WorkerFlags, withWorker } from "./worker-process.js";
 
 export interface Section {
@@ -292,6 +293,47 @@ export const SECTIONS: readonly Section[] = [
         rows: [
           { ...inMemory, note },
           { ...digest, note: digestNote },
+        ],
+        raw: { ...value },
+      };
+    },
+  },
+  {
+    id: "j",
+    title: "TLS + bearer token vs plaintext without auth, process driver: trivial job latency, stream throughput, the token check",
+    async run(options) {
+      const limit = 2 * STREAM_BYTES;
+      const flags = { ...PROCESS_DRIVER, "governance.max_output_bytes": limit, "governance.default_max_output_bytes": limit };
+      const value = await compareTlsOverhead(flags, options);
+      const { secured, plaintext, authCheck } = value;
+      const latency = measuredRow({
+        id: "j",
+        label: "`true` job via client.run(), TLS + token vs plaintext, p50",
+        unit: "ms",
+        figure: secured.latency.p50Ms,
+        baseline: plaintext.latency.p50Ms,
+        target: { on: "ratio", op: "<=", value: 1.1 },
+      });
+      // Within 1.1x of plaintext: at least 1/1.1 of its throughput.
+      const stream = measuredRow({
+        id: "j",
+        label: `stdout via events(), ${STREAM_BYTES / 1024 ** 2} MiB jobs, TLS + token vs plaintext`,
+        unit: "MiB/s",
+        figure: secured.streamMiBPerSecond,
+        baseline: plaintext.streamMiBPerSecond,
+        target: { on: "ratio", op: ">=", value: 0.91 },
+      });
+      const auth = measuredRow({
+        id: "j",
+        label: `token check (Authenticator.caller), ${authCheck.identities} identities in the token file`,
+        unit: "µs",
+        figure: authCheck.microsecondsPerCheck,
+      });
+      return {
+        rows: [
+          { ...latency, note: `p99 ${secured.latency.p99Ms} ms vs ${plaintext.latency.p99Ms} ms` },
+          { ...stream, note: "at least 0.91 (1/1.1) of plaintext's throughput" },
+          { ...auth, note: `mean of ${authCheck.checks} checks in one process; a call pays it once` },
         ],
         raw: { ...value },
       };

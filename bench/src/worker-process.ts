@@ -3,7 +3,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WorkerClient, type WorkerMetrics } from "@opencode-worker/master-client";
+import { WorkerClient, type WorkerClientOptions, type WorkerMetrics } from "@opencode-worker/master-client";
 import { ManagedChild } from "./managed-child.js";
 
 // A file path rather than a package import: the worker is run as its deployed binary, and the cli
@@ -19,6 +19,8 @@ export type WorkerFlags = Record<string, string | number | boolean>;
 export interface WorkerProcessOptions {
   /** Run the worker under `node --cpu-prof`, writing `<name>-<time>.cpuprofile` here. */
   cpuProfileDir?: string;
+  /** How the bench's client connects (TLS, a token) to a worker that asks for it. */
+  client?: Pick<WorkerClientOptions, "tls" | "token">;
 }
 
 /**
@@ -65,6 +67,7 @@ export class WorkerProcess {
         address,
         // Bounds each RPC only; waits re-ask until the job ends.
         requestTimeoutMs: 60_000,
+        ...options.client,
       });
       return new WorkerProcess(child, tempDir, address, client, await client.metrics());
     } catch (error) {

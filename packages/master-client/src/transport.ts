@@ -3,6 +3,7 @@
  * its retries and the SDK's error for a failed status. Nothing above it touches grpc-js calls.
  */
 import { type Client, connectivityState, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import {
   decodeStatusDetails,
   decodeStreamJobResponse,
@@ -68,6 +69,19 @@ function trailerDetails(error: ServiceError): StatusDetails | undefined {
   return value instanceof Buffer ? decodeStatusDetails(value) : undefined;
 }
 
+const METADATA_SETTER: TextMapSetter<Metadata> = { set: (metadata, key, value) => metadata.set(key, value) };
+
+/**
+ * A call's metadata: the caller's trace context (W3C `traceparent`, `tracestate`) when the application
+ * registered an OpenTelemetry propagator, so the worker's job span joins the caller's trace. Without
+ * one, @opentelemetry/api's propagator is a no-op and the call carries nothing.
+ */
+function callMetadata(): Metadata {
+  const metadata = new Metadata();
+  propagation.inject(context.active(), metadata, METADATA_SETTER);
+  return metadata;
+}
+
 export class Transport {
   readonly #client: Client;
   readonly #address: string;
@@ -119,7 +133,7 @@ export class Transport {
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        new Metadata(),
+        callMetadata(),
         { deadline: new Date(deadline) },
         (error, response) => {
           signal?.removeEventListener("abort", cancel);
@@ -161,7 +175,7 @@ export class Transport {
       method.requestSerialize,
       method.responseDeserialize,
       request,
-      new Metadata(),
+      callMetadata(),
       {},
     );
     const cancel = (): void => call.cancel();

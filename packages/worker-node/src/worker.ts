@@ -5,6 +5,7 @@ import type { WorkerConfig } from "./config/worker-config.js";
 import { createLogger, type Logger } from "./logging/logger.js";
 import { serveMetrics, type MetricsServer } from "./observability/metrics-server.js";
 import { WorkerMetrics } from "./observability/prometheus-metrics.js";
+import { startTracing, type WorkerTracing } from "./observability/tracing.js";
 import type { IsolationReport, SandboxDriver } from "./sandbox/driver.js";
 import { selectDriver, type SandboxSettings } from "./sandbox/select-driver.js";
 import { prepareCommandPolicy } from "./security/command-policy.js";
@@ -66,7 +67,15 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     for (const line of await isolation.driver.sweep(config.session.baseDir)) log.warn(`start-up sweep: ${line}`);
   }
 
-  const manager = new SessionManager({ isolation, config, log, resultsDir, journal: new ResultJournal(resultsDir, log) });
+  const tracing = startTracing(config.tracing, config.worker.id, log);
+  const manager = new SessionManager({
+    isolation,
+    config,
+    log,
+    resultsDir,
+    journal: new ResultJournal(resultsDir, log),
+    ...(tracing && { tracer: tracing.tracer }),
+  });
   // Results of ended jobs survive a restart (the sessions were swept above): taken back before SERVING.
   await manager.recover();
   const health = new WorkerHealth();
@@ -90,9 +99,10 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   health.addToServer(server);
   addReflection(server);
   const metricsServer = config.metrics.enabled ? await startMetrics(manager, isolation.mode, config.metrics) : undefined;
-  const port = await bind(server, config.grpc.host, config.grpc.port, credentials).catch(async (error: unknown) => {
+  const port = await bind(server, config.grpc, credentials).catch(async (error: unknown) => {
     // A listening metrics server would keep the process alive after a failed start.
     await metricsServer?.close();
+    await tracing?.shutdown();
     throw error;
   });
   const stopWatchingTokens = tokens?.watch();
@@ -111,7 +121,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.worker.shutdownGraceMs): Promise<void> => {
     stopWatchingTokens?.();
-    return (stopping ??= drainAndClose(server, metricsServer, manager, isolation.driver, health, log, graceMs));
+    return (stopping ??= drainAndClose(server, metricsServer, tracing, manager, isolation.driver, health, log, graceMs));
   };
   return { address, port, config, isolation, manager, metricsUrl: metricsServer?.url, stop };
 }
@@ -132,6 +142,7 @@ function sandboxSettings(config: WorkerConfig): SandboxSettings {
 async function drainAndClose(
   server: ReturnType<typeof createServer>,
   metricsServer: MetricsServer | undefined,
+  tracing: WorkerTracing | undefined,
   manager: SessionManager,
   driver: SandboxDriver | undefined,
   health: WorkerHealth,
@@ -146,5 +157,7 @@ async function drainAndClose(
   await shutdown(server, 2000);
   // Last: a scrape during the drain still sees the jobs finishing.
   await metricsServer?.close();
+  // Every job has ended: their spans go out before the worker stops.
+  await tracing?.shutdown();
   log.info("worker stopped");
 }

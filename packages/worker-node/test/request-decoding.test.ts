@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { fileURLToPath } from "node:url";
-import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials } from "@grpc/grpc-js";
 import { loadSync, type ServiceDefinition } from "@grpc/proto-loader";
 import { startTestWorker, type TestWorker } from "./harness.js";
+import { rawCall } from "./support/raw-call.js";
 
 /*
  * Requests as raw protobuf bytes, written here by hand, from a plain grpc-js client: 64-bit values no
@@ -102,25 +103,8 @@ afterAll(async () => {
   await t.stop();
 });
 
-const STREAMING = new Set(["StreamJob", "ReadArtifact", "ReadOutput"]);
-const asIs = (bytes: Buffer) => bytes;
-
 /** Sends `bytes` as the request of `rpc` and returns the status it ends with. */
-function send(rpc: string, bytes: Buffer): Promise<{ code: number; details: string }> {
-  const path = `/${SERVICE}/${rpc}`;
-  return new Promise((resolve) => {
-    if (!STREAMING.has(rpc)) {
-      raw.makeUnaryRequest(path, asIs, asIs, bytes, new Metadata(), {}, (error: ServiceError | null) =>
-        resolve({ code: error?.code ?? 0, details: error?.details ?? "" }),
-      );
-      return;
-    }
-    const call = raw.makeServerStreamRequest(path, asIs, asIs, bytes, new Metadata(), {});
-    call.on("data", () => undefined);
-    call.on("error", (error: ServiceError) => resolve({ code: error.code, details: error.details }));
-    call.on("end", () => resolve({ code: 0, details: "" }));
-  });
-}
+const send = (rpc: string, bytes: Buffer) => rawCall(raw, rpc, bytes);
 
 describe("64-bit request fields beyond JavaScript's safe integers", () => {
   it("are every 64-bit field of every request message", () => {
@@ -156,5 +140,17 @@ describe("bytes that are not a request message", () => {
   it("leave the worker serving", async () => {
     const result = await t.client.run({ command: "echo still serving", limits: { timeoutMs: 30_000 } });
     expect(result.stdoutText).toBe("still serving\n");
+  });
+});
+
+describe("caller text echoed in a status", () => {
+  // Found by fuzz.test.ts (seed 1145626665, case 46): a 34 KB job_id came back whole in grpc-message and the
+  // details trailer, past the client's header limit, and every later call on that connection stalled.
+  it("is cut, so a 100,000-character job_id is NOT_FOUND and the connection goes on serving", async () => {
+    const jobId = "\u00e9".repeat(100_000);
+    const { code, details } = await rawCall(raw, "Status", bytesField(1, jobId), 5_000);
+    expect({ code, cut: details.length < 2_000 }).toEqual({ code: 5, cut: true });
+    expect(details).toContain("more characters)");
+    expect((await rawCall(raw, "GetMetrics", Buffer.alloc(0), 5_000)).code).toBe(0);
   });
 });

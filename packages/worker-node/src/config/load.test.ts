@@ -11,7 +11,7 @@ import type { WorkerConfig } from "./worker-config.js";
 const anyDirWritable: DirProbe = async () => {};
 
 const DOCUMENTED_DEFAULTS: WorkerConfig = {
-  worker: { id: hostname(), concurrency: 4, shutdownGraceMs: 30000 },
+  worker: { id: hostname(), concurrency: 4, maxRunningPerCaller: 0, maxQueuedPerCaller: 0, shutdownGraceMs: 30000 },
   session: {
     baseDir: "/opt/opencode/sessions",
     maxConcurrentSessions: 64,
@@ -60,6 +60,11 @@ const DOCUMENTED_DEFAULTS: WorkerConfig = {
     maxConcurrentStreams: 1000,
     keepaliveTimeMs: 30000,
     keepaliveTimeoutMs: 10000,
+    maxConnections: 256,
+    maxConnectionIdleMs: 1800000,
+    maxConnectionAgeMs: 0,
+    maxConnectionAgeGraceMs: 3600000,
+    minPingIntervalMs: 5000,
     streamKeepaliveMs: 15000,
     stalledReaderTimeoutMs: 10000,
     insecure: false,
@@ -69,6 +74,7 @@ const DOCUMENTED_DEFAULTS: WorkerConfig = {
   // Pretty by default only on a terminal; jest's stdout usually is not one.
   logging: { level: "info", pretty: process.stdout.isTTY === true },
   metrics: { enabled: true, host: "127.0.0.1", port: 9464 },
+  tracing: { exporter: "none", endpoint: "http://127.0.0.1:4318/v1/traces", serviceName: "opencode-worker" },
 };
 
 let cwd: string;
@@ -179,6 +185,12 @@ describe("loadConfig", () => {
         "both set, default above maximum",
         { overrides: { governance: { default_timeout_ms: 10_000, max_timeout_ms: 5_000 } } },
         { key: "governance.default_timeout_ms", value: 10_000, source: "overrides" },
+      ],
+      // Node would fire a longer timer after 1 ms.
+      [
+        "a timer beyond 2^31 ms",
+        { argv: ["--grpc.max_connection_idle_ms=2147483648"] },
+        { key: "grpc.max_connection_idle_ms", source: "cli" },
       ],
       ["a missing --config file", { argv: ["--config=nope.json"] }, { key: "config", value: "nope.json", source: "cli" }],
     ])("%s", async (_case, options, fields) => {

@@ -72,6 +72,8 @@ export type WorkerConfigOverrides = {
 
 // grpc-js keeps message sizes in signed 32-bit integers.
 const MAX_GRPC_MESSAGE_BYTES = 2 ** 31 - 1;
+// Node's timers take at most 2^31 - 1 ms (a longer one fires after 1 ms), and grpc-js reads that value as "never".
+const MAX_TIMER_MS = 2 ** 31 - 2;
 
 const CONFIG_SCHEMA: ConfigSchema = {
   worker: {
@@ -82,6 +84,18 @@ const CONFIG_SCHEMA: ConfigSchema = {
       doc: "Identity reported in metrics and results.",
     },
     concurrency: { kind: "int", min: 1, default: 4, doc: "Jobs that run at once." },
+    // Per-caller caps only mean something with several identities (auth.token_file or mTLS); with none every job
+    // is the one anonymous caller's, so a finite default would only lower the worker-wide caps.
+    max_running_per_caller: {
+      kind: "int",
+      default: 0,
+      doc: "Jobs of one caller (admins included) that run at once; its further jobs wait while other callers' start. 0: only worker.concurrency bounds them.",
+    },
+    max_queued_per_caller: {
+      kind: "int",
+      default: 0,
+      doc: "Jobs of one caller (admins included) waiting to run; beyond it Dispatch is RESOURCE_EXHAUSTED. 0: only session.max_concurrent_sessions bounds them.",
+    },
     shutdown_grace_ms: {
       kind: "duration",
       default: 30_000,
@@ -259,6 +273,36 @@ const CONFIG_SCHEMA: ConfigSchema = {
       default: 10_000,
       doc: "And drops it when a ping is not answered in time.",
     },
+    max_connections: {
+      kind: "int",
+      min: 1,
+      default: 256,
+      doc: "Open client connections; a connection beyond it is closed as soon as it is accepted.",
+    },
+    max_connection_idle_ms: {
+      kind: "duration",
+      max: MAX_TIMER_MS,
+      default: 1_800_000,
+      doc: "A connection with no call for this long is closed (GOAWAY; clients reconnect on their next call); 0 disables.",
+    },
+    max_connection_age_ms: {
+      kind: "duration",
+      max: MAX_TIMER_MS,
+      default: 0,
+      doc: "A connection older than this (plus or minus 10%) takes no new calls (GOAWAY), so clients spread over workers behind a balancer; 0 disables.",
+    },
+    max_connection_age_grace_ms: {
+      kind: "duration",
+      max: MAX_TIMER_MS,
+      default: 3_600_000,
+      doc: "After grpc.max_connection_age_ms, how long the calls still running on the connection may take before it is cut.",
+    },
+    min_ping_interval_ms: {
+      kind: "duration",
+      max: MAX_TIMER_MS,
+      default: 5000,
+      doc: "A client PING sooner than this after its previous one is a strike; the third strike in a row gets GOAWAY ENHANCE_YOUR_CALM and the connection closes; 0 disables.",
+    },
     stream_keepalive_ms: {
       kind: "duration",
       min: 1,
@@ -320,6 +364,20 @@ const CONFIG_SCHEMA: ConfigSchema = {
       doc: "The address the metrics server listens on; loopback unless a scraper on another host needs it.",
     },
     port: { kind: "int", max: 65_535, default: 9464, doc: "The port the metrics server listens on; 0 picks a free port." },
+  },
+  tracing: {
+    exporter: {
+      kind: "enum",
+      values: ["none", "otlp"],
+      default: "none",
+      doc: "`otlp` sends a span per job, with its phases as child spans, to `tracing.endpoint`; `none` makes no spans at all.",
+    },
+    endpoint: {
+      kind: "string",
+      default: "http://127.0.0.1:4318/v1/traces",
+      doc: "The OTLP/HTTP (JSON) traces URL of a collector, used with `tracing.exporter=otlp`.",
+    },
+    service_name: { kind: "string", default: "opencode-worker", doc: "The `service.name` the worker's spans carry." },
   },
 };
 

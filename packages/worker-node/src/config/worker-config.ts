@@ -9,6 +9,10 @@ export interface WorkerConfig {
     id: string;
     /** worker.concurrency: jobs that run at once. @default 4 */
     concurrency: number;
+    /** worker.max_running_per_caller: jobs of one caller that run at once; 0: only worker.concurrency. @default 0 */
+    maxRunningPerCaller: number;
+    /** worker.max_queued_per_caller: jobs of one caller waiting; beyond it Dispatch is RESOURCE_EXHAUSTED; 0: no own cap. @default 0 */
+    maxQueuedPerCaller: number;
     /** worker.shutdown_grace_ms: on SIGTERM, how long running jobs may finish before they are cancelled. @default 30000 */
     shutdownGraceMs: number;
   };
@@ -95,6 +99,16 @@ export interface WorkerConfig {
     keepaliveTimeMs: number;
     /** grpc.keepalive_timeout_ms: and drops it when a ping is not answered in time. @default 10000 */
     keepaliveTimeoutMs: number;
+    /** grpc.max_connections: open client connections; one beyond it is closed when accepted. @default 256 */
+    maxConnections: number;
+    /** grpc.max_connection_idle_ms: a connection with no call for this long gets GOAWAY; 0 disables. @default 1800000 */
+    maxConnectionIdleMs: number;
+    /** grpc.max_connection_age_ms: a connection this old takes no new calls (GOAWAY); 0 disables. @default 0 */
+    maxConnectionAgeMs: number;
+    /** grpc.max_connection_age_grace_ms: how long calls running at the age may still take. @default 3600000 */
+    maxConnectionAgeGraceMs: number;
+    /** grpc.min_ping_interval_ms: the third PING in a row sooner than this gets GOAWAY ENHANCE_YOUR_CALM; 0 disables. @default 5000 */
+    minPingIntervalMs: number;
     /** grpc.stream_keepalive_ms: a StreamJob with no event for this long gets a keepalive event. @default 15000 */
     streamKeepaliveMs: number;
     /** grpc.stalled_reader_timeout_ms: a StreamJob reader that takes nothing for this long while the job writes is cut. @default 10000 */
@@ -131,6 +145,15 @@ export interface WorkerConfig {
     host: string;
     /** metrics.port; 0 picks a free port. @default 9464 */
     port: number;
+  };
+  /** OpenTelemetry spans of jobs, continuing the caller's W3C trace context. */
+  tracing: {
+    /** tracing.exporter: `otlp` exports a span per job and per phase; `none` makes none. @default none */
+    exporter: "none" | "otlp";
+    /** tracing.endpoint: the collector's OTLP/HTTP traces URL. @default http://127.0.0.1:4318/v1/traces */
+    endpoint: string;
+    /** tracing.service_name: the spans' `service.name`. @default opencode-worker */
+    serviceName: string;
   };
 }
 

@@ -21,9 +21,22 @@ const GRPC_STATUS: Record<WorkerErrorCode, status> = {
  * Unknown errors become INTERNAL without leaking internals.
  */
 export function toGrpcStatus(error: unknown): { code: status; details: string; metadata: Metadata } {
-  const known = error instanceof WorkerError ? error : new WorkerError("INTERNAL", "internal worker error (see the worker's log)");
+  const thrown = error instanceof WorkerError ? error : new WorkerError("INTERNAL", "internal worker error (see the worker's log)");
+  const context = Object.fromEntries(Object.entries(thrown.context).map(([key, value]) => [key, bounded(value)]));
+  const known = new WorkerError(thrown.code, bounded(thrown.message), context);
   const code = GRPC_STATUS[known.code];
   const metadata = new Metadata();
   metadata.set(STATUS_DETAILS_KEY, encodeStatusDetails(code, known));
   return { code, details: known.message, metadata };
+}
+
+/**
+ * A message or context value can hold what the caller sent (a job_id, a path), and the status goes
+ * out in HTTP/2 headers (grpc-message percent-encoded, and the details trailer): past the peer's
+ * header list limit (64 KiB in Node) the peer refuses them, and every call on that connection
+ * stalls. So each text is cut, keeping the status well under the limit.
+ */
+const MAX_TEXT_CHARS = 1024;
+function bounded(text: string): string {
+  return text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}… (${text.length - MAX_TEXT_CHARS} more characters)` : text;
 }

@@ -20,6 +20,7 @@ import type { Job } from "../session/job.js";
 import type { SessionManager } from "../session/session-manager.js";
 import { decodedRequest, requestInteger } from "./decode-request.js";
 import { toGrpcStatus } from "./grpc-status.js";
+import { traceParentOf } from "./trace-parent.js";
 import type { Authenticator } from "./auth/authenticate.js";
 import { attachEventStream } from "./event-stream.js";
 import { workerServiceDefinition } from "./service-definition.js";
@@ -59,9 +60,9 @@ export class WorkerService {
     const { manager } = this;
     const unary = this.unary.bind(this);
     return {
-      dispatch: unary(async ({ spec }, caller) => {
+      dispatch: unary(async ({ spec }, caller, call) => {
         if (!spec) throw invalidArgument("spec", "is required");
-        const { job, created } = await manager.dispatch(spec, caller);
+        const { job, created } = await manager.dispatch(spec, caller, traceParentOf(call.metadata));
         return { jobId: job.jobId, sessionId: job.sessionId, state: job.state, created };
       }),
       status: unary(async ({ jobId }, caller) => ({ status: jobStatus(manager.get(jobId, caller)) })),
@@ -104,7 +105,7 @@ export class WorkerService {
       const { target, afterSeq: sentAfterSeq } = decodedRequest(call.request);
       const afterSeq = requestInteger("after_seq", sentAfterSeq);
       let job: Job;
-      if (target?.$case === "spec") job = (await this.manager.dispatch(target.value, caller)).job;
+      if (target?.$case === "spec") job = (await this.manager.dispatch(target.value, caller, traceParentOf(call.metadata))).job;
       else if (target?.$case === "jobId") job = this.manager.get(target.value, caller);
       else throw invalidArgument("target", "set either spec (dispatch and stream) or job_id (attach)");
       if (call.cancelled) return;
@@ -279,7 +280,7 @@ function jobStatus(job: Job): JobStatus {
     startedUnixMs: job.startedUnixMs ?? 0,
     endedUnixMs: job.endedUnixMs ?? 0,
     queueMs: job.startedAt === undefined ? job.ageMs() : job.timings.queueMs,
-    elapsedMs: job.startedAt === undefined ? 0 : Math.round((job.endedAt ?? performance.now()) - job.startedAt),
+    elapsedMs: job.elapsedMs(),
     usage: { ...job.usage },
     lastSeq: job.log.lastSeq,
   };

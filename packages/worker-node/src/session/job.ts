@@ -163,6 +163,16 @@ export class Job {
     this.complete(ended.result, ended.endedUnixMs);
   }
 
+  /**
+   * Milliseconds since the job left the queue, or until its end. An ended job's comes from its
+   * wall-clock stamps, which the result journal keeps, so it reads the same after a restart.
+   */
+  elapsedMs(now = performance.now()): number {
+    if (this.startedAt === undefined || this.startedUnixMs === undefined) return 0;
+    if (this.endedUnixMs !== undefined) return this.endedUnixMs - this.startedUnixMs;
+    return Math.round(now - this.startedAt);
+  }
+
   /** Milliseconds since Dispatch, or until the end when it has ended. */
   ageMs(now = performance.now()): number {
     return Math.round((this.endedAt ?? now) - this.createdAt);

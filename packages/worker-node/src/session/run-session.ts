@@ -6,6 +6,7 @@ import { phaseName } from "../observability/enum-names.js";
 import type { PreparedSandbox, SandboxDriver } from "../sandbox/driver.js";
 import { buildResult } from "./build-result.js";
 import type { Job, JobTimings } from "./job.js";
+import type { JobTrace } from "./job-trace.js";
 import { collectPhase } from "./phases/collect.js";
 import { destroyPhase } from "./phases/destroy.js";
 import { executePhase, type ExecutionReport } from "./phases/execute.js";
@@ -24,6 +25,8 @@ export interface SessionContext {
   journal: ResultJournal;
   /** Told how long each phase took (the phase histogram of the metrics). */
   onPhaseDone?: (phase: Phase, ms: number) => void;
+  /** This job's trace, when tracing is on: a span per phase. */
+  trace?: JobTrace;
 }
 
 /**
@@ -40,12 +43,14 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
     job.enterPhase(which);
     ctx.journal.running(job);
     const started = performance.now();
+    const endSpan = ctx.trace?.phase(which);
     try {
       return await run();
     } finally {
       job.timings[timing] = Math.round(performance.now() - started);
       log.info({ phase: phaseName(which), ms: job.timings[timing] }, "phase done");
       ctx.onPhaseDone?.(which, job.timings[timing]);
+      endSpan?.();
     }
   };
   // A job cancelled before EXECUTE never runs its command.

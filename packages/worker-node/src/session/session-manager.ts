@@ -9,15 +9,18 @@ import { mayAccess, type Caller } from "./caller.js";
 import { DroppedResults } from "./dropped-results.js";
 import { Job, type ValidatedJob } from "./job.js";
 import type { IsolationReport } from "../sandbox/driver.js";
+import type { JobTrace, JobTracer, TraceParent } from "./job-trace.js";
 import { runSession, type SessionContext } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
 
 /** Dropped results whose reason NOT_FOUND still gives: a fixed cap, so memory stays bounded (ids are at most 128 bytes). */
 const REMEMBERED_DROPS = 10_000;
 
-export interface SessionManagerOptions extends Omit<SessionContext, "driver" | "onPhaseDone"> {
+export interface SessionManagerOptions extends Omit<SessionContext, "driver" | "onPhaseDone" | "trace"> {
   /** The probe's verdict: its driver runs the jobs; a refusal makes Dispatch answer FAILED_PRECONDITION. */
   isolation: IsolationReport;
+  /** Traces each accepted job (tracing.exporter); absent, no job is traced. */
+  tracer?: JobTracer;
 }
 
 /** Told of each session's phases and of each job's end, after it is counted (the Prometheus metrics). */
@@ -46,6 +49,8 @@ export class SessionManager {
   readonly jobLatency = new LatencyWindow();
   readonly queueLatency = new LatencyWindow();
   private readonly observers: JobObserver[] = [];
+  /** The trace of each job accepted with tracing on, until the job ends. */
+  private readonly traces = new Map<Job, JobTrace>();
 
   constructor(private readonly options: SessionManagerOptions) {}
 
@@ -60,9 +65,9 @@ export class SessionManager {
   /**
    * Accepts a job for `caller`, or returns the existing one when the same caller sends the same job_id
    * with the same spec. Another caller's job_id is ALREADY_EXISTS, worded as for a different spec, so
-   * nothing of that job leaks.
+   * nothing of that job leaks. `parent` is the caller's trace context, which the job's trace continues.
    */
-  async dispatch(spec: JobSpec, caller: Caller): Promise<{ job: Job; created: boolean }> {
+  async dispatch(spec: JobSpec, caller: Caller, parent: TraceParent = {}): Promise<{ job: Job; created: boolean }> {
     const { driver, refusal } = this.options.isolation;
     if (refusal || !driver) throw new WorkerError("FAILED_PRECONDITION", refusal ?? "no sandbox driver is available on this worker");
     const validated = await validateSpec(spec, this.options.config);
@@ -88,10 +93,12 @@ export class SessionManager {
         { jobId: validated.jobId },
       );
     }
+    this.checkQueueCap(caller.identity, validated.jobId);
     const sessionId = uuidv7();
     const job = this.newJob(validated, sessionId, caller.identity);
     this.jobs.set(job.jobId, job);
     this.jobsTotal += 1;
+    if (this.options.tracer) this.traces.set(job, this.options.tracer.start(job, parent));
     const queuePosition = Math.max(0, this.running.size + this.queue.length - worker.concurrency + 1);
     job.log.emit({ $case: "accepted", value: { sessionId, state: JobState.JOB_STATE_QUEUED, queuePosition } });
     this.queue.push(job);
@@ -199,12 +206,40 @@ export class SessionManager {
   }
 
   private startQueued(): void {
-    while (this.running.size < this.options.config.worker.concurrency && this.queue.length > 0) {
-      const job = this.queue.shift()!;
+    while (this.running.size < this.options.config.worker.concurrency) {
+      // First in, first out, except that the jobs of a caller at worker.max_running_per_caller let others pass.
+      const next = this.queue.findIndex((queued) => this.mayStart(queued.owner));
+      if (next < 0) break;
+      const [job] = this.queue.splice(next, 1) as [Job];
       this.running.add(job);
       const onPhaseDone = (phase: Phase, ms: number): void => this.observers.forEach((observer) => observer.phaseDone(phase, ms));
-      this.finish(job, () => runSession(job, { ...this.options, driver: this.options.isolation.driver!, onPhaseDone }));
+      const trace = this.traces.get(job);
+      this.finish(job, () => runSession(job, { ...this.options, driver: this.options.isolation.driver!, onPhaseDone, trace }));
     }
+  }
+
+  /** Whether a job of `owner` may take a free slot under worker.max_running_per_caller. */
+  private mayStart(owner: string): boolean {
+    const cap = this.options.config.worker.maxRunningPerCaller;
+    return cap === 0 || countOwnedBy(this.running, owner) < cap;
+  }
+
+  /**
+   * worker.max_queued_per_caller: a job that would wait (no free slot, or its caller at
+   * worker.max_running_per_caller) is refused once its caller has that many waiting. Admins are not
+   * exempt: an admin identity is one more client, and one leaked admin token must not fill the worker.
+   */
+  private checkQueueCap(owner: string, jobId: string): void {
+    const { concurrency, maxQueuedPerCaller, maxRunningPerCaller } = this.options.config.worker;
+    const queued = countOwnedBy(this.queue, owner);
+    const waits = this.running.size >= concurrency || !this.mayStart(owner);
+    if (maxQueuedPerCaller === 0 || !waits || queued < maxQueuedPerCaller) return;
+    const runningCap = maxRunningPerCaller === 0 ? "" : `, worker.max_running_per_caller ${maxRunningPerCaller}`;
+    throw new WorkerError(
+      "RESOURCE_EXHAUSTED",
+      `caller ${owner} has ${countOwnedBy(this.running, owner)} jobs running and ${queued} queued (worker.max_queued_per_caller ${maxQueuedPerCaller}${runningCap}); retry when one of them ends`,
+      { jobId },
+    );
   }
 
   /** Runs the job to its end, then frees its slot, records it, and retains its result. */
@@ -213,6 +248,8 @@ export class SessionManager {
       .then(run)
       .finally(() => {
         this.running.delete(job);
+        this.traces.get(job)?.end(job.result);
+        this.traces.delete(job);
         this.record(job);
         this.retain(job);
         this.startQueued();
@@ -290,4 +327,10 @@ export class SessionManager {
   private resultInputs() {
     return { workerId: this.options.config.worker.id, isolation: this.options.isolation.mode, unenforcedLimits: [] };
   }
+}
+
+function countOwnedBy(jobs: Iterable<Job>, owner: string): number {
+  let count = 0;
+  for (const job of jobs) if (job.owner === owner) count += 1;
+  return count;
 }
