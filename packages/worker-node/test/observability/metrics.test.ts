@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createServer } from "node:net";
 import { pino } from "pino";
-import { startTestWorker, type TestWorker } from "../harness.js";
+import { eventually, startTestWorker, type TestWorker } from "../harness.js";
 
 /** One scrape of a worker's /metrics: the text, and the value of an exact series (`name{labels}`). */
 async function scrape(
@@ -74,17 +74,14 @@ describe("Prometheus metrics and log lines of a real worker", () => {
 
   it("counts a running job as active while it runs", async () => {
     const job = await t.client.dispatch({ command: "sleep 30" });
-    // Polled: the job becomes active once its session starts, shortly after Dispatch.
-    let active: number | undefined;
-    for (let i = 0; i < 100 && active !== 1; i++) {
-      active = (await scrape(t.worker.metricsUrl)).value("opencode_worker_jobs_active");
-      if (active !== 1) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(active).toBe(1);
+    const active = async (): Promise<number | undefined> => (await scrape(t.worker.metricsUrl)).value("opencode_worker_jobs_active");
+    // Polled both ways: the job takes its slot once its session starts, shortly after Dispatch, and gives it
+    // back once DESTROY is done, a moment after its result is published.
+    await eventually(async () => (await active()) === 1);
     await job.cancel("done");
     await job.wait().catch(() => undefined);
+    await eventually(async () => (await active()) === 0);
     const after = await scrape(t.worker.metricsUrl);
-    expect(after.value("opencode_worker_jobs_active")).toBe(0);
     expect(after.value('opencode_worker_jobs_ended_total{state="cancelled",reason="cancelled"}')).toBe(1);
   }, 30_000);
 

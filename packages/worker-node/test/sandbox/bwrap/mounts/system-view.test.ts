@@ -170,14 +170,17 @@ describeWithPrerequisites("per-slot system view", sandboxProblems(), () => {
     } finally {
       mountBackend.useHelper = true;
     }
+    // Sorted by mount point: a slot's overlays are mounted concurrently, so mountinfo's order varies.
     const shape = async (uid: number) =>
-      (await mountsUnder(join(base, `.system/slot-${uid}`))).map((m) => ({
-        at: m.mountPoint.slice(join(base, `.system/slot-${uid}`).length),
-        options: m.options,
-        fsType: m.fsType,
-        source: m.source,
-        superOptions: m.superOptions,
-      }));
+      (await mountsUnder(join(base, `.system/slot-${uid}`)))
+        .map((m) => ({
+          at: m.mountPoint.slice(join(base, `.system/slot-${uid}`).length),
+          options: m.options,
+          fsType: m.fsType,
+          source: m.source,
+          superOptions: m.superOptions,
+        }))
+        .sort((a, b) => a.at.localeCompare(b.at));
     expect(await shape(12)).toEqual(await shape(11));
   });
 
