@@ -1,5 +1,4 @@
-import type { Server as NetServer } from "node:net";
-import { constants, type ServerHttp2Session } from "node:http2";
+import { constants, type Http2SecureServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { WorkerConfig } from "../config/worker-config.js";
 
@@ -10,6 +9,17 @@ type GrpcOptions = WorkerConfig["grpc"];
  * (GRPC_ARG_HTTP2_MAX_PING_STRIKES), so a jittery keepalive timer is not punished for one early ping.
  */
 const PING_STRIKES = 2;
+
+/**
+ * HTTP/2 receive windows: how many request bytes a client may send before it waits for a WINDOW_UPDATE. Node's
+ * default, 64 KiB for the connection and for each stream, is never raised by grpc-js (C-core and grpc-go grow
+ * theirs by BDP probing), so a near-4 MiB request took some 64 round trips, shared with every other call on the
+ * connection: from a busy client that was over 8 s (fuzz.test.ts, seed 1145626665). Node hands the connection
+ * window back as bytes arrive and grpc-js buffers each request message whole anyway, so wider windows cost
+ * no memory a client could not already make the worker hold.
+ */
+const CONNECTION_WINDOW_BYTES = 16 * 1024 ** 2;
+const STREAM_WINDOW_BYTES = 1024 ** 2;
 
 /**
  * A grpc-js server with explicit limits: grpc-js defaults are permissive (4 MiB receive limit, no
@@ -45,18 +55,21 @@ export async function bind(server: Server, options: GrpcOptions, credentials: Se
 }
 
 /**
- * grpc-js has no option for a connection cap and does not enforce a client's ping rate (C-core's
- * min_recv_ping_interval_without_data), and it keeps its node:http2 servers in a private field: they
- * are reached there, in the turn of the event loop that bound them, before any connection is accepted.
- * Node's own `maxConnections` closes each socket beyond the cap as it is accepted.
+ * grpc-js has no option for a connection cap, does not enforce a client's ping rate (C-core's
+ * min_recv_ping_interval_without_data) and leaves receive windows at Node's defaults, and it keeps its
+ * node:http2 servers in a private field: they are reached there, in the turn of the event loop that bound
+ * them, before any connection is accepted. Node's own `maxConnections` closes each socket beyond the cap
+ * as it is accepted.
  */
 function guardConnections(server: Server, options: GrpcOptions): void {
   const { http2Servers } = server as unknown as { http2Servers?: unknown };
   // Loud, not a silently unguarded worker, should a grpc-js upgrade rename the field.
   if (!(http2Servers instanceof Map))
     throw new Error("grpc-js no longer exposes its http2 servers: grpc.max_connections cannot be enforced");
-  for (const http2Server of (http2Servers as Map<NetServer, unknown>).keys()) {
+  for (const http2Server of (http2Servers as Map<Http2Server | Http2SecureServer, unknown>).keys()) {
     http2Server.maxConnections = options.maxConnections;
+    http2Server.updateSettings({ initialWindowSize: STREAM_WINDOW_BYTES });
+    http2Server.on("session", (session: ServerHttp2Session) => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     if (options.minPingIntervalMs > 0)
       http2Server.on("session", (session: ServerHttp2Session) => limitPings(session, options.minPingIntervalMs));
   }
