@@ -5,7 +5,7 @@ import type { WorkerConfig } from "./config/worker-config.js";
 import { createLogger, type Logger } from "./logging/logger.js";
 import { serveMetrics, type MetricsServer } from "./observability/metrics-server.js";
 import { WorkerMetrics } from "./observability/prometheus-metrics.js";
-import { startTracing, type WorkerTracing } from "./observability/tracing.js";
+import type { WorkerTracing } from "./observability/tracing.js";
 import type { IsolationReport, SandboxDriver } from "./sandbox/driver.js";
 import { selectDriver, type SandboxSettings } from "./sandbox/select-driver.js";
 import { prepareCommandPolicy } from "./security/command-policy.js";
@@ -67,7 +67,11 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     for (const line of await isolation.driver.sweep(config.session.baseDir)) log.warn(`start-up sweep: ${line}`);
   }
 
-  const tracing = startTracing(config.tracing, config.worker.id, log);
+  // OpenTelemetry's SDK and exporter add some 30 MB to the heap: loaded only when tracing is on.
+  const tracing =
+    config.tracing.exporter === "none"
+      ? undefined
+      : (await import("./observability/tracing.js")).startTracing(config.tracing, config.worker.id, log);
   const manager = new SessionManager({
     isolation,
     config,

@@ -1,5 +1,5 @@
+import { createRequire } from "node:module";
 import { pino, type DestinationStream, type Logger } from "pino";
-import { prettyFactory } from "pino-pretty";
 import type { WorkerConfig } from "../config/worker-config.js";
 
 export type { Logger };
@@ -19,6 +19,8 @@ export function createLogger(options: WorkerConfig["logging"]): Logger {
 
 /** A pino destination that writes each JSON line as `[HH:MM:ss.l] LEVEL: message {fields}`, one line each. */
 export function prettyLines(write: (text: string) => void, colorize: boolean): DestinationStream {
+  // Required here, not imported at the top: pino-pretty weighs some 10 MB, and JSON logs never need it.
+  const { prettyFactory } = createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty");
   const format = prettyFactory({ colorize, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", singleLine: true });
   return { write: (line: string) => write(format(line)) };
 }
