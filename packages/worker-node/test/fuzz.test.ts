@@ -26,6 +26,7 @@ import { HealthClient } from "./health-client.js";
 import { freeUidBase } from "./isolation/sandbox-harness.js";
 import { describeSandbox } from "./support/conditions.js";
 import { rawCall, type RawOutcome } from "./support/raw-call.js";
+import { varint } from "./support/protobuf-bytes.js";
 
 /*
  * Malformed protobuf to every RPC of a real worker process, for a bounded time: valid requests
@@ -117,16 +118,6 @@ const SPEC: Schema = {
   11: "string",
 };
 
-function varint(value: bigint): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest > 0x7fn) {
-    bytes.push(Number(rest & 0x7fn) | 0x80);
-    rest >>= 7n;
-  }
-  bytes.push(Number(rest));
-  return Buffer.from(bytes);
-}
 const tag = (no: number, wt: number): Buffer => varint((BigInt(no) << 3n) | BigInt(wt));
 
 /** Parses what the generated encoders wrote (wire types 0, 1, 2, 5), descending into the message fields of `schema`. */

@@ -4,6 +4,7 @@ import { Client, credentials } from "@grpc/grpc-js";
 import { loadSync, type ServiceDefinition } from "@grpc/proto-loader";
 import { startTestWorker, type TestWorker } from "./harness.js";
 import { rawCall } from "./support/raw-call.js";
+import { varint } from "./support/protobuf-bytes.js";
 
 /*
  * Requests as raw protobuf bytes, written here by hand, from a plain grpc-js client: 64-bit values no
@@ -21,16 +22,6 @@ const CONTRACT = loadSync("opencode/worker/v1/worker_service.proto", {
 const RPCS = CONTRACT[SERVICE] as ServiceDefinition;
 
 // ---- protobuf by hand ----
-function varint(value: bigint): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest > 0x7fn) {
-    bytes.push(Number(rest & 0x7fn) | 0x80);
-    rest >>= 7n;
-  }
-  bytes.push(Number(rest));
-  return Buffer.from(bytes);
-}
 const varintField = (number: number, value: bigint) => Buffer.concat([varint(BigInt(number << 3)), varint(value)]);
 const bytesField = (number: number, payload: Buffer | string) => {
   const bytes = Buffer.from(payload);

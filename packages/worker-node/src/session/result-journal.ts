@@ -72,14 +72,7 @@ export class ResultJournal {
 
   /** Records (or updates) the running record in the job's current phase; the job does not wait for it. */
   running(job: Job): void {
-    const record: RunningRecord = {
-      spec: keptSpec(job.spec),
-      sessionId: job.sessionId,
-      owner: job.owner,
-      createdUnixMs: job.createdUnixMs,
-      startedUnixMs: job.startedUnixMs,
-      phase: job.phase,
-    };
+    const record = runningRecord(job);
     void this.chain(job, () => this.write(job.sessionId + RUNNING, [Buffer.from(JSON.stringify(record))]));
   }
 
@@ -206,16 +199,23 @@ export class ResultJournal {
   }
 }
 
-/** The result record's sections: meta, the JobResult, the retained events, the held artifacts' contents. */
-function resultSections(job: Job, result: JobResult, endedUnixMs: number): Uint8Array[] {
-  const artifacts = [...job.artifacts.values()];
-  const meta: ResultMeta = {
+/** What both records say of a job: its spec as kept, ids, owner, times and the phase it is in. */
+function runningRecord(job: Job): RunningRecord {
+  return {
     spec: keptSpec(job.spec),
     sessionId: job.sessionId,
     owner: job.owner,
     createdUnixMs: job.createdUnixMs,
     startedUnixMs: job.startedUnixMs,
     phase: job.phase,
+  };
+}
+
+/** The result record's sections: meta, the JobResult, the retained events, the held artifacts' contents. */
+function resultSections(job: Job, result: JobResult, endedUnixMs: number): Uint8Array[] {
+  const artifacts = [...job.artifacts.values()];
+  const meta: ResultMeta = {
+    ...runningRecord(job),
     endedUnixMs,
     timings: job.timings,
     usage: job.usage,
