@@ -79,14 +79,15 @@ describe("events()", () => {
 describe("AbortSignal on unary calls", () => {
   it("cancels the call: the caller gets an AbortError, the server sees 'cancelled'", async () => {
     let serverCancelled: Promise<void> | undefined;
+    const controller = new AbortController();
+    const reason = new Error("user gave up");
     const worker = await start({
       status: (call) => {
         serverCancelled = cancelledBy(call); // never answers
+        // Aborted once the call has arrived: a timer could fire before a loaded machine connects.
+        controller.abort(reason);
       },
     });
-    const controller = new AbortController();
-    const reason = new Error("user gave up");
-    setTimeout(() => controller.abort(reason), 50);
 
     const error = await clientOf(worker)
       .job("job-1", { signal: controller.signal })
