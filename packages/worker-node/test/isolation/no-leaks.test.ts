@@ -53,7 +53,11 @@ describeSandbox("nothing leaks over many jobs", () => {
     expect((await readdir(baseDir)).filter((name) => name.startsWith("session-"))).toEqual([]);
     const mounts = await readFile("/proc/self/mountinfo", "utf8");
     expect([...sessions].filter((id) => mounts.includes(`session-${id}`))).toEqual([]);
-    const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "8", "-type", "d", "-name", "*-session-*"], { encoding: "utf8" });
+    const cgroups = execFileSync(
+      "find",
+      ["/sys/fs/cgroup", "-ignore_readdir_race", "-maxdepth", "8", "-type", "d", "-name", "*-session-*"],
+      { encoding: "utf8" },
+    );
     expect([...sessions].filter((id) => cgroups.includes(id))).toEqual([]);
     expect(processesInSlots(uidBase)).toEqual([]);
     // Results expire after their TTL: the worker then holds nothing of these jobs.

@@ -59,9 +59,13 @@ describeSandbox("crash recovery and the isolation probe", () => {
       expect((await readdir(sessions)).filter((name) => name.startsWith("session-"))).toEqual([]);
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(sessionDir);
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(slotViews);
-      const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`], {
-        encoding: "utf8",
-      });
+      const cgroups = execFileSync(
+        "find",
+        ["/sys/fs/cgroup", "-ignore_readdir_race", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`],
+        {
+          encoding: "utf8",
+        },
+      );
       expect(cgroups.trim()).toBe("");
       expect(processesOfWorker(next)).toEqual([]);
       expect((await next.client.run({ command: "echo fresh" })).stdoutText).toBe("fresh\n");
