@@ -22,7 +22,8 @@ describeSandbox("nothing leaks over many jobs", () => {
     baseDir = await mkdtemp(join(tmpdir(), "ocw-leaks-"));
     worker = await startBinWorker([
       `--session.base_dir=${baseDir}`,
-      "--session.result_ttl_ms=500",
+      // Short, so results are gone by the end, yet long enough for a loaded machine to collect each one.
+      "--session.result_ttl_ms=5000",
       `--worker.concurrency=${CONCURRENCY}`,
       `--security.sandbox_uid_base=${uidBase}`,
       "--governance.command_policy=off",
