@@ -7,10 +7,11 @@ import * as wire from "@opencode-worker/shared";
 import { InternalError, InvalidArgumentError } from "./errors.js";
 import { withSdkFieldNames } from "./field-names.js";
 import type { JobEvent } from "./job-event.js";
-import type { JobResult, JobPhase, JobState, TerminationReason } from "./job-result.js";
+import type { JobResult, JobPhase, JobState, TerminationReason, WorkspaceChange, WorkspaceChanges } from "./job-result.js";
 import type { JobSpec, NetworkAccess } from "./job-spec.js";
 import type { CancelOutcome, JobStatus, ResourceUsage, SessionInfo } from "./job-status.js";
 import type { LatencySummary, WorkerMetrics } from "./worker-metrics.js";
+import { type BlobDigest, readBlobDigest } from "./workspace/blob-digest.js";
 import {
   invalid,
   readBoolean,
@@ -79,6 +80,23 @@ const OUTPUT_STREAMS: Record<wire.OutputStream, "stdout" | "stderr" | undefined>
   [wire.OutputStream.UNRECOGNIZED]: undefined,
 };
 
+const CHANGE_KINDS: Record<wire.ChangeKind, WorkspaceChange["kind"] | undefined> = {
+  [wire.ChangeKind.CHANGE_KIND_UNSPECIFIED]: undefined,
+  [wire.ChangeKind.CHANGE_KIND_ADDED]: "added",
+  [wire.ChangeKind.CHANGE_KIND_MODIFIED]: "modified",
+  [wire.ChangeKind.CHANGE_KIND_DELETED]: "deleted",
+  [wire.ChangeKind.UNRECOGNIZED]: undefined,
+};
+
+const ENTRY_TYPES: Record<wire.EntryType, WorkspaceChange["type"]> = {
+  [wire.EntryType.ENTRY_TYPE_UNSPECIFIED]: "none",
+  [wire.EntryType.ENTRY_TYPE_FILE]: "file",
+  [wire.EntryType.ENTRY_TYPE_SYMLINK]: "symlink",
+  // A type this SDK does not know is never created locally, like a FIFO.
+  [wire.EntryType.ENTRY_TYPE_SPECIAL]: "special",
+  [wire.EntryType.UNRECOGNIZED]: "special",
+};
+
 const NETWORK_POLICIES: Record<NetworkAccess, wire.NetworkPolicy> = {
   restricted: wire.NetworkPolicy.NETWORK_POLICY_RESTRICTED,
   open: wire.NetworkPolicy.NETWORK_POLICY_OPEN,
@@ -91,7 +109,20 @@ const terminationReason = (value: wire.TerminationReason): TerminationReason => 
 
 // ---- SDK -> wire ----
 
-const SPEC_KEYS = ["jobId", "command", "argv", "files", "env", "cwd", "stdin", "limits", "network", "config", "artifacts"] as const;
+const SPEC_KEYS = [
+  "jobId",
+  "command",
+  "argv",
+  "files",
+  "env",
+  "cwd",
+  "stdin",
+  "limits",
+  "network",
+  "config",
+  "artifacts",
+  "workspace",
+] as const;
 const LIMIT_KEYS = ["cpu", "memory", "timeoutMs", "maxOutput", "maxPids", "maxDisk", "idleTimeoutMs"] as const;
 const CONFIG_KEYS = ["mode", "provider", "model", "telemetry"] as const;
 const MAX_UINT32 = 0xffff_ffff;
@@ -119,7 +150,44 @@ export function toWireSpec(input: JobSpec, generateJobId: () => string): wire.Jo
     limits: spec.limits === undefined ? undefined : toWireLimits(spec.limits),
     config: spec.config === undefined && network === undefined ? undefined : toWireConfig(spec.config, network),
     artifacts: spec.artifacts === undefined ? [] : readStringArray("artifacts", spec.artifacts),
+    workspace: spec.workspace === undefined ? undefined : toWireWorkspace(spec.workspace),
   };
+}
+
+function toWireWorkspace(input: unknown): wire.Workspace {
+  const workspace = readObject("workspace", input, ["entries", "remoteOnly"]);
+  if (!Array.isArray(workspace.entries)) throw invalid("workspace.entries", "an array of entries", workspace.entries);
+  return {
+    entries: workspace.entries.map((entry: unknown, index) => toWireEntry(`workspace.entries[${index}]`, entry)),
+    remoteOnly: workspace.remoteOnly === undefined ? [] : readStringArray("workspace.remoteOnly", workspace.remoteOnly),
+  };
+}
+
+function toWireEntry(field: string, input: unknown): wire.WorkspaceEntry {
+  if ("symlinkTarget" in readRecord(field, input)) {
+    const link = readObject(field, input, ["path", "symlinkTarget"]);
+    return {
+      path: readNonEmptyString(`${field}.path`, link.path),
+      digest: undefined,
+      mode: 0,
+      symlinkTarget: readNonEmptyString(`${field}.symlinkTarget`, link.symlinkTarget),
+    };
+  }
+  const file = readObject(field, input, ["path", "sha256", "size", "mode"]);
+  return {
+    path: readNonEmptyString(`${field}.path`, file.path),
+    digest: toWireDigest(readBlobDigest(field, { sha256: file.sha256, size: file.size })),
+    mode: readFileMode(`${field}.mode`, file.mode),
+    symlinkTarget: "",
+  };
+}
+
+export function toWireDigest(digest: BlobDigest): wire.BlobDigest {
+  return { sha256: digest.sha256, sizeBytes: String(digest.size) };
+}
+
+export function fromWireDigest(digest: wire.BlobDigest): BlobDigest {
+  return { sha256: digest.sha256, size: Number(digest.sizeBytes) };
 }
 
 function toWireCommand(command: unknown, argv: unknown): Pick<wire.JobSpec, "command" | "argv"> {
@@ -253,6 +321,32 @@ export function fromWireResult(result: wire.JobResult): JobResult {
     message: withSdkFieldNames(result.message) || describeEnd(result.jobId, state, reason, result.exitCode, result.signal),
     isolation: result.isolation,
     unenforcedLimits: result.unenforcedLimits,
+    ...(result.workspaceChanges ? { workspaceChanges: fromWireWorkspaceChanges(result.workspaceChanges) } : {}),
+  };
+}
+
+function fromWireWorkspaceChanges(changes: wire.WorkspaceChanges): WorkspaceChanges {
+  return {
+    // A kind this SDK does not know cannot be applied safely, so it is left out and the list marked truncated.
+    changes: changes.changes.flatMap((change) => {
+      const kind = CHANGE_KINDS[change.kind];
+      return kind === undefined ? [] : [fromWireChange(change, kind)];
+    }),
+    truncated: changes.truncated || changes.changes.some((change) => CHANGE_KINDS[change.kind] === undefined),
+    truncatedReason: changes.truncatedReason,
+  };
+}
+
+function fromWireChange(change: wire.WorkspaceChange, kind: WorkspaceChange["kind"]): WorkspaceChange {
+  const type = ENTRY_TYPES[change.type] ?? "special";
+  return {
+    path: change.path,
+    kind,
+    type,
+    ...(type === "file" && change.digest ? { ...fromWireDigest(change.digest), mode: change.mode } : {}),
+    ...(type === "symlink" ? { symlinkTarget: change.symlinkTarget } : {}),
+    ...(change.contentInline ? { content: change.content } : {}),
+    remoteOnly: change.remoteOnly,
   };
 }
 
@@ -360,6 +454,10 @@ export function fromWireMetrics(metrics: wire.GetMetricsResponse): WorkerMetrics
     draining: metrics.draining,
     retainedResults: metrics.retainedResults,
     retainedResultBytes: metrics.retainedResultBytes,
+    blobStoreBlobs: metrics.blobStoreBlobs,
+    blobStoreBytes: metrics.blobStoreBytes,
+    blobsUploadedTotal: metrics.blobsUploadedTotal,
+    blobBytesUploadedTotal: metrics.blobBytesUploadedTotal,
   };
 }
 

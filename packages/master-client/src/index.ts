@@ -43,8 +43,33 @@ export { DEFAULT_RETRY_POLICY } from "./retry.js";
 // Sizes as `limits` takes them (`"512MiB"`) and as results are best shown.
 export { formatBytes, parseByteSize } from "@opencode-worker/shared";
 export type { RetryOptions } from "./retry.js";
-export type { ByteSize, FileInput, JobLimitsInput, JobSpec, NetworkAccess, SessionConfigInput } from "./job-spec.js";
-export type { JobArtifact, JobPhase, JobResult, JobState, PhaseDurations, SkippedArtifact, TerminationReason } from "./job-result.js";
+export type {
+  ByteSize,
+  FileInput,
+  JobLimitsInput,
+  JobSpec,
+  NetworkAccess,
+  SessionConfigInput,
+  WorkspaceEntry,
+  WorkspaceManifest,
+} from "./job-spec.js";
+export type {
+  JobArtifact,
+  JobPhase,
+  JobResult,
+  JobState,
+  PhaseDurations,
+  SkippedArtifact,
+  TerminationReason,
+  WorkspaceChange,
+  WorkspaceChanges,
+} from "./job-result.js";
+export { RemoteWorkspace } from "./workspace/remote-workspace.js";
+export type { WorkspaceRun, WorkspaceRunOptions, WorkspaceSync } from "./workspace/remote-workspace.js";
+export type { AppliedChanges } from "./workspace/apply-changes.js";
+export type { BlobDigest, BlobSource } from "./workspace/blob-digest.js";
+export { DEFAULT_WORKSPACE_MAX_BYTES, DEFAULT_WORKSPACE_MAX_ENTRIES } from "./workspace/workspace-options.js";
+export type { WorkspaceOptions } from "./workspace/workspace-options.js";
 export type {
   JobAcceptedEvent,
   JobCompletedEvent,

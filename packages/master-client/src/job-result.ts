@@ -115,4 +115,33 @@ export interface JobResult {
   readonly isolation: string;
   /** Limits the worker could not enforce for this job. */
   readonly unenforcedLimits: string[];
+  /** What the command changed in the work dir, when the spec had a `workspace` and the command ran. */
+  readonly workspaceChanges?: WorkspaceChanges;
+}
+
+export interface WorkspaceChanges {
+  /** Sorted by path. */
+  changes: WorkspaceChange[];
+  /** Changes were left out (the worker's caps): a path missing from the list may have changed too. */
+  truncated: boolean;
+  /** Why, for a human, when truncated. */
+  truncatedReason: string;
+}
+
+/** What the command did to one path of the work dir. */
+export interface WorkspaceChange {
+  path: string;
+  kind: "added" | "modified" | "deleted";
+  /** What the path is now: "none" when deleted; "special" (a FIFO, socket or device) is reported, never created. */
+  type: "file" | "symlink" | "special" | "none";
+  /** A file's new content digest; read it with `WorkerClient.readBlob()` unless `content` is set. */
+  sha256?: string;
+  size?: number;
+  /** A file's permission bits. */
+  mode?: number;
+  symlinkTarget?: string;
+  /** The whole content, when it was small enough to travel inline. */
+  content?: Buffer;
+  /** Under a remote-only glob: the content stays on the worker; list it in the next manifest instead. */
+  remoteOnly: boolean;
 }

@@ -58,4 +58,19 @@ export interface JobSpec {
   config?: SessionConfigInput;
   /** Glob patterns relative to the output dir selecting the artifacts to collect. @default every regular file */
   artifacts?: string[];
+  /**
+   * The work dir as a content-addressed manifest, whose blobs the worker must hold (`uploadBlobs()`).
+   * Low level: `WorkerClient.workspace()` builds it from a directory, uploads and applies the changes.
+   */
+  workspace?: WorkspaceManifest;
 }
+
+/** A work dir described by content digests; directories are implied by the paths. */
+export interface WorkspaceManifest {
+  entries: WorkspaceEntry[];
+  /** Globs (the syntax of `artifacts`) of paths whose changes stay on the worker, e.g. "node_modules/**". */
+  remoteOnly?: string[];
+}
+
+/** One entry of a manifest: a regular file (by digest, with its permission bits) or a symbolic link. */
+export type WorkspaceEntry = { path: string; sha256: string; size: number; mode: number } | { path: string; symlinkTarget: string };

@@ -29,6 +29,11 @@ const IDEMPOTENT: Record<Rpc, boolean> = {
   // Resumed from the offset after the last byte received.
   readArtifact: true,
   readOutput: true,
+  findMissingBlobs: true,
+  // Resumed from the offset after the last byte received.
+  readBlob: true,
+  // A blob is content-addressed: storing it again is harmless, and the worker keeps nothing of a failed call.
+  uploadBlobs: true,
 };
 
 /** How the client retries idempotent calls that failed transiently. */

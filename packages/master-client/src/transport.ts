@@ -2,7 +2,8 @@
  * The call layer under the SDK: every RPC goes through here to get its deadline, its AbortSignal,
  * its retries and the SDK's error for a failed status. Nothing above it touches grpc-js calls.
  */
-import { type Client, connectivityState, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { once } from "node:events";
+import { type Client, type ClientWritableStream, connectivityState, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import {
   decodeStatusDetails,
@@ -19,8 +20,9 @@ import { readPositiveInteger } from "./validate.js";
 type Definitions = typeof WorkerServiceService;
 type RequestOf<K extends Rpc> = Parameters<Definitions[K]["requestSerialize"]>[0];
 type ResponseOf<K extends Rpc> = ReturnType<Definitions[K]["responseDeserialize"]>;
-type UnaryRpc = { [K in Rpc]: Definitions[K]["responseStream"] extends true ? never : K }[Rpc];
-type StreamRpc = Exclude<Rpc, UnaryRpc>;
+type ClientStreamRpc = { [K in Rpc]: Definitions[K]["requestStream"] extends true ? K : never }[Rpc];
+type StreamRpc = { [K in Rpc]: Definitions[K]["responseStream"] extends true ? K : never }[Rpc];
+type UnaryRpc = Exclude<Rpc, ClientStreamRpc | StreamRpc>;
 
 interface MethodDefinition<Request, Response> {
   path: string;
@@ -104,6 +106,73 @@ export class Transport {
     return withRetry(rpc, this.retryPolicy, { signal: options.signal, deadline }, () =>
       this.#unaryAttempt(rpc, definition(rpc), request, deadline, requestTimeoutMs, options),
     );
+  }
+
+  /**
+   * A client-streaming call bounded by `requestTimeoutMs` (the whole call, retries included), retried
+   * per the policy: `requests` makes each attempt's messages afresh. Each write waits for the channel
+   * to drain, so a source is read only as fast as the worker takes it; a failing source cancels the call.
+   */
+  clientStream<K extends ClientStreamRpc>(
+    rpc: K,
+    requests: () => AsyncIterable<RequestOf<K>>,
+    options: RequestOptions & CallContext = {},
+  ): Promise<ResponseOf<K>> {
+    const requestTimeoutMs = this.#requestTimeoutOf(options);
+    const deadline = Date.now() + requestTimeoutMs;
+    return withRetry(rpc, this.retryPolicy, { signal: options.signal, deadline }, () =>
+      this.#clientStreamAttempt(rpc, requests(), deadline, requestTimeoutMs, options),
+    );
+  }
+
+  async #clientStreamAttempt<K extends ClientStreamRpc>(
+    rpc: K,
+    messages: AsyncIterable<RequestOf<K>>,
+    deadline: number,
+    requestTimeoutMs: number,
+    { signal, jobId }: CallContext,
+  ): Promise<ResponseOf<K>> {
+    if (signal?.aborted) throw abortError(signal, jobId);
+    const method = definition(rpc);
+    let ended = false;
+    let call: ClientWritableStream<RequestOf<K>> | undefined;
+    const response = new Promise<ResponseOf<K>>((resolve, reject) => {
+      call = this.#openClient().makeClientStreamRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        callMetadata(),
+        { deadline: new Date(deadline) },
+        (error, value) => {
+          ended = true;
+          if (signal?.aborted) reject(abortError(signal, jobId));
+          else if (error) reject(errorFromStatus(error, { rpc, jobId, requestTimeoutMs }, trailerDetails(error)));
+          else if (value === undefined) reject(new InternalError(`${rpc}: the worker sent no response`, { jobId }));
+          else resolve(value);
+        },
+      );
+    });
+    const writer = call!;
+    // The call may end (refused, aborted) while writes wait: that ends the wait, and its status is the answer.
+    const settled = response.then(
+      () => undefined,
+      () => undefined,
+    );
+    const cancel = (): void => writer.cancel();
+    signal?.addEventListener("abort", cancel, { once: true });
+    void settled.then(() => signal?.removeEventListener("abort", cancel));
+    try {
+      for await (const message of messages) {
+        if (ended) break;
+        if (!writer.write(message)) await Promise.race([once(writer, "drain"), settled]);
+      }
+      writer.end();
+    } catch (error) {
+      writer.cancel();
+      await settled;
+      throw error;
+    }
+    return response;
   }
 
   /** grpc.health.v1's Check for `service` ("" is the whole server), one attempt within `requestTimeoutMs`. */

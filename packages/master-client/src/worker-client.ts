@@ -1,6 +1,6 @@
 import { uuidv7, type JobSpec as WireJobSpec, WorkerServiceClient } from "@opencode-worker/shared";
 import { commandLine } from "./command-line.js";
-import { fromWireMetrics, fromWireSession, required, toWireSpec } from "./convert.js";
+import { fromWireDigest, fromWireMetrics, fromWireSession, required, toWireDigest, toWireSpec } from "./convert.js";
 import { ConnectionError, JobFailedError } from "./errors.js";
 import type { JobEvent } from "./job-event.js";
 import type { HealthStatus } from "./health-check.js";
@@ -12,14 +12,27 @@ import type { SessionInfo } from "./job-status.js";
 import { compileClientOptions, type WorkerClientOptions } from "./options.js";
 import { readFullOutput, type ResultOptions } from "./output-reader.js";
 import { type RequestOptions, Transport } from "./transport.js";
-import { readJobId, readString } from "./validate.js";
+import { invalid, readJobId, readNonEmptyString, readObject, readString } from "./validate.js";
 import type { WorkerMetrics } from "./worker-metrics.js";
+import { type BlobDigest, type BlobSource, readBlobDigest } from "./workspace/blob-digest.js";
+import { readBlobChunks } from "./workspace/blob-reader.js";
+import { uploadMessages } from "./workspace/blob-upload.js";
+import { RemoteWorkspace } from "./workspace/remote-workspace.js";
+import type { WorkspaceOptions } from "./workspace/workspace-options.js";
 
 /**
  * The SDK picks a job's id itself, before the first attempt, so a retried Dispatch names the same job
  * instead of starting a second one; a UUIDv7, the same kind the worker would assign.
  */
 const newJobId = (): string => uuidv7();
+
+/** The most digests one FindMissingBlobs request may carry (the contract's limit). */
+const FIND_MISSING_BATCH = 100_000;
+
+function readArray(field: string, value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw invalid(field, "an array", value);
+  return value;
+}
 
 /** The events of a job `stream()` dispatched; iterate it once. */
 export interface JobStream extends AsyncIterable<JobEvent> {
@@ -153,6 +166,56 @@ export class WorkerClient {
    */
   async health(service = "", options: RequestOptions = {}): Promise<HealthStatus> {
     return this.#transport.health(readString("service", service), options);
+  }
+
+  /**
+   * A local directory to run jobs over: each `run()` sends its manifest, uploads only the contents
+   * the worker lacks, runs the job in it and applies what the command changed back to `root`.
+   * Cheap to create; keep it to reuse its hashes (and its remote-only entries) across runs.
+   */
+  workspace(root: string, options: WorkspaceOptions = {}): RemoteWorkspace {
+    return new RemoteWorkspace(this, root, options);
+  }
+
+  /** Which of `digests` the worker's blob store lacks, in the order given, without duplicates. */
+  async findMissingBlobs(digests: BlobDigest[], options: RequestOptions = {}): Promise<BlobDigest[]> {
+    const blobs = readArray("digests", digests).map((digest, index) => toWireDigest(readBlobDigest(`digests[${index}]`, digest)));
+    const missing: BlobDigest[] = [];
+    for (let start = 0; start < blobs.length; start += FIND_MISSING_BATCH) {
+      const response = await this.#transport.unary("findMissingBlobs", { blobs: blobs.slice(start, start + FIND_MISSING_BATCH) }, options);
+      missing.push(...response.missing.map(fromWireDigest));
+    }
+    return missing;
+  }
+
+  /**
+   * Uploads blobs to the worker's store in one call, each read from its file while it is sent, in
+   * 1 MiB chunks. `requestTimeoutMs` bounds the whole call: raise it for large uploads.
+   * @throws FailedPreconditionError when a file no longer matches its digest (it changed since it was hashed)
+   * @throws ResourceExhaustedError when the worker's store cannot make room
+   */
+  async uploadBlobs(blobs: BlobSource[], options: RequestOptions = {}): Promise<{ stored: number; alreadyPresent: number; bytes: number }> {
+    const sources = readArray("blobs", blobs).map((blob, index) => {
+      const { path, ...digest } = readObject(`blobs[${index}]`, blob, ["sha256", "size", "path"]);
+      return { ...readBlobDigest(`blobs[${index}]`, digest), path: readNonEmptyString(`blobs[${index}].path`, path) };
+    });
+    const response = await this.#transport.clientStream("uploadBlobs", () => uploadMessages(sources), options);
+    return {
+      stored: response.stored,
+      alreadyPresent: response.alreadyPresent,
+      bytes: sources.reduce((sum, source) => sum + source.size, 0),
+    };
+  }
+
+  /**
+   * The content of a blob of the worker's store (e.g. a changed file too large to travel inline),
+   * resumed from the last byte received after a dropped connection.
+   * @throws NotFoundError when the store does not hold it (never uploaded or produced by this caller, or evicted)
+   */
+  async readBlob(digest: BlobDigest, options: Pick<RequestOptions, "signal"> = {}): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of readBlobChunks(this.#transport, readBlobDigest("digest", digest), options.signal)) chunks.push(chunk);
+    return Buffer.concat(chunks);
   }
 
   /** Releases the channel; calls made afterwards throw a `ConnectionError`. */

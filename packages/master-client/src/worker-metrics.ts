@@ -40,4 +40,10 @@ export interface WorkerMetrics {
   draining: boolean;
   retainedResults: number;
   retainedResultBytes: number;
+  /** Blobs in the workspace blob store, of every caller. */
+  blobStoreBlobs: number;
+  blobStoreBytes: number;
+  /** Blobs UploadBlobs stored since the worker started (not those already present). */
+  blobsUploadedTotal: number;
+  blobBytesUploadedTotal: number;
 }

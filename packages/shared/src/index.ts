@@ -12,6 +12,7 @@
  */
 export * from "./generated/opencode/worker/v1/job.pb.js";
 export * from "./generated/opencode/worker/v1/worker_service.pb.js";
+export * from "./generated/opencode/worker/v1/workspace.pb.js";
 export { contractFileDescriptors } from "./descriptor-files.js";
 export { decodeStreamJobResponse, encodeStreamJobResponse } from "./stream-job-codec.js";
 export { formatBytes, parseByteSize } from "./units.js";

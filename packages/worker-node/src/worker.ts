@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { BlobStore } from "./blobs/blob-store.js";
 import { loadConfig, type LoadConfigOptions } from "./config/index.js";
 import type { WorkerConfig } from "./config/worker-config.js";
 import { createLogger, type Logger } from "./logging/logger.js";
@@ -63,6 +64,11 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   const resultsDir = join(config.session.baseDir, ".results");
   await mkdir(config.session.baseDir, { recursive: true, mode: 0o711 });
   await mkdir(resultsDir, { recursive: true, mode: 0o700 });
+  // The blobs of earlier runs stay: only a content cache outlives a worker.
+  const blobStore = await BlobStore.open(join(config.session.baseDir, "blobs"), {
+    maxBytes: config.blobs.maxBytes,
+    maxBlobBytes: config.workspace.maxBytes,
+  });
   if (isolation.driver) {
     for (const line of await isolation.driver.sweep(config.session.baseDir)) log.warn(`start-up sweep: ${line}`);
   }
@@ -78,6 +84,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     log,
     resultsDir,
     journal: new ResultJournal(resultsDir, log),
+    blobStore,
     ...(tracing && { tracer: tracing.tracer }),
   });
   // Results of ended jobs survive a restart (the sessions were swept above): taken back before SERVING.
@@ -99,10 +106,11 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
       stalledReaderTimeoutMs: config.grpc.stalledReaderTimeoutMs,
     },
     new Authenticator({ tokens, clientCertificates: config.tls.clientCaFile !== "", admins: config.auth.admins }),
+    blobStore,
   ).addToServer(server);
   health.addToServer(server);
   addReflection(server);
-  const metricsServer = config.metrics.enabled ? await startMetrics(manager, isolation.mode, config.metrics) : undefined;
+  const metricsServer = config.metrics.enabled ? await startMetrics(manager, blobStore, isolation.mode, config.metrics) : undefined;
   const port = await bind(server, config.grpc, credentials).catch(async (error: unknown) => {
     // A listening metrics server would keep the process alive after a failed start.
     await metricsServer?.close();
@@ -131,8 +139,13 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
 }
 
 /** The Prometheus metrics, fed by the session manager, on their own HTTP port. */
-function startMetrics(manager: SessionManager, isolationMode: string, settings: WorkerConfig["metrics"]): Promise<MetricsServer> {
-  const metrics = new WorkerMetrics(manager, isolationMode);
+function startMetrics(
+  manager: SessionManager,
+  blobStore: BlobStore,
+  isolationMode: string,
+  settings: WorkerConfig["metrics"],
+): Promise<MetricsServer> {
+  const metrics = new WorkerMetrics(manager, blobStore, isolationMode);
   manager.observe(metrics);
   return serveMetrics(metrics.registry, settings.host, settings.port);
 }

@@ -24,6 +24,10 @@ const metrics: WorkerMetrics = {
   draining: false,
   retainedResults: 17,
   retainedResultBytes: 5 * 1024 * 1024,
+  blobStoreBlobs: 0,
+  blobStoreBytes: 0,
+  blobsUploadedTotal: 0,
+  blobBytesUploadedTotal: 0,
 };
 
 describe("renderMetrics", () => {

@@ -75,6 +75,8 @@ const DOCUMENTED_DEFAULTS: WorkerConfig = {
   logging: { level: "info", pretty: process.stdout.isTTY === true },
   metrics: { enabled: true, host: "127.0.0.1", port: 9464 },
   tracing: { exporter: "none", endpoint: "http://127.0.0.1:4318/v1/traces", serviceName: "opencode-worker" },
+  workspace: { maxEntries: 50000, maxBytes: 2147483648, inlineBytes: 65536, maxChanges: 10000, maxChangeBytes: 1073741824 },
+  blobs: { maxBytes: 4294967296 },
 };
 
 let cwd: string;
@@ -192,6 +194,9 @@ describe("loadConfig", () => {
         { argv: ["--grpc.max_connection_idle_ms=2147483648"] },
         { key: "grpc.max_connection_idle_ms", source: "cli" },
       ],
+      ["a blob store too small to be of use", { argv: ["--blobs.max_bytes=1MiB"] }, { key: "blobs.max_bytes", source: "cli" }],
+      ["a workspace that can hold no entry", { argv: ["--workspace.max_entries=0"] }, { key: "workspace.max_entries", source: "cli" }],
+      ["a result that can list no change", { argv: ["--workspace.max_changes=0"] }, { key: "workspace.max_changes", source: "cli" }],
       ["a missing --config file", { argv: ["--config=nope.json"] }, { key: "config", value: "nope.json", source: "cli" }],
     ])("%s", async (_case, options, fields) => {
       await expect(load(options)).rejects.toEqual(configError(fields));

@@ -379,6 +379,35 @@ const CONFIG_SCHEMA: ConfigSchema = {
     },
     service_name: { kind: "string", default: "opencode-worker", doc: "The `service.name` the worker's spans carry." },
   },
+  workspace: {
+    max_entries: { kind: "int", min: 1, default: 50_000, doc: "Entries (files and links) of one job's workspace manifest." },
+    max_bytes: { kind: "bytes", min: 1, default: 2 * 1024 ** 3, doc: "Content bytes of one job's workspace manifest." },
+    inline_bytes: {
+      kind: "bytes",
+      default: 64 * 1024,
+      doc: "Changed workspace files up to this size travel inline in the result (as far as it has room); larger ones are read with ReadBlob.",
+    },
+    max_changes: {
+      kind: "int",
+      min: 1,
+      default: 10_000,
+      doc: "Workspace changes one result lists; beyond it the list is marked truncated.",
+    },
+    max_change_bytes: {
+      kind: "bytes",
+      default: 1024 ** 3,
+      doc: "Bytes of changed workspace files one job may store in the blob store; beyond it the list is marked truncated.",
+    },
+  },
+  blobs: {
+    max_bytes: {
+      kind: "bytes",
+      // Room for a few manifests' worth of source files at the least; below that every upload would evict.
+      min: 16 * 1024 ** 2,
+      default: 4 * 1024 ** 3,
+      doc: "Bytes of the blob store (workspace contents of all callers, under `session.base_dir`/blobs); the least recently used blobs not in use are evicted to make room.",
+    },
+  },
 };
 
 export type SectionName = keyof WorkerConfig;

@@ -155,6 +155,24 @@ export interface WorkerConfig {
     /** tracing.service_name: the spans' `service.name`. @default opencode-worker */
     serviceName: string;
   };
+  /** A job's content-addressed workspace (JobSpec.workspace) and the changes that come back. */
+  workspace: {
+    /** workspace.max_entries: entries of one manifest. @default 50000 */
+    maxEntries: number;
+    /** workspace.max_bytes: content bytes of one manifest. @default 2147483648 */
+    maxBytes: number;
+    /** workspace.inline_bytes: changed files up to this size travel inline in the result. @default 65536 */
+    inlineBytes: number;
+    /** workspace.max_changes: changes one result lists. @default 10000 */
+    maxChanges: number;
+    /** workspace.max_change_bytes: bytes of changed files stored for one result. @default 1073741824 */
+    maxChangeBytes: number;
+  };
+  /** The content-addressed blob store workspaces are built from, under session.base_dir (FindMissingBlobs, UploadBlobs, ReadBlob). */
+  blobs: {
+    /** blobs.max_bytes: all blobs of all callers; the least recently used are evicted to make room. @default 4294967296 */
+    maxBytes: number;
+  };
 }
 
 /** How strongly jobs are isolated, strongest first. */

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Phase } from "@opencode-worker/shared";
+import type { BlobStore } from "../blobs/blob-store.js";
 import type { Job } from "../session/job.js";
 import type { JobObserver, SessionManager } from "../session/session-manager.js";
 import { phaseName, reasonName, stateName } from "./enum-names.js";
@@ -19,7 +20,7 @@ export class WorkerMetrics implements JobObserver {
   private readonly queueSeconds: Histogram;
   private readonly phaseSeconds: Histogram<"phase">;
 
-  constructor(manager: Pick<SessionManager, "stats">, isolationMode: string) {
+  constructor(manager: Pick<SessionManager, "stats">, blobStore: Pick<BlobStore, "stats">, isolationMode: string) {
     const registers = [this.registry];
     this.jobSeconds = new Histogram({
       name: "opencode_worker_job_duration_seconds",
@@ -79,6 +80,30 @@ export class WorkerMetrics implements JobObserver {
       "Bytes those results hold (within session.result_budget_bytes).",
       (stats) => stats.retainedResultBytes,
     );
+    gauge("opencode_worker_blob_store_blobs", "Blobs in the blob store, of every caller.", () => blobStore.stats().blobs);
+    gauge(
+      "opencode_worker_blob_store_bytes",
+      "Bytes those blobs hold (within blobs.max_bytes, the least recently used evicted).",
+      () => blobStore.stats().bytes,
+    );
+    new Counter({
+      name: "opencode_worker_blobs_uploaded_total",
+      help: "Blobs UploadBlobs stored (not counting those already present).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(blobStore.stats().uploadedBlobs);
+      },
+    });
+    new Counter({
+      name: "opencode_worker_blob_bytes_uploaded_total",
+      help: "Bytes of the blobs UploadBlobs stored.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(blobStore.stats().uploadedBytes);
+      },
+    });
     new Gauge({
       name: "opencode_worker_isolation_info",
       help: "The isolation jobs run with (sandbox, reduced, none), as the label of a constant 1.",

@@ -85,23 +85,21 @@ export function validateInputFiles(
 }
 
 /**
- * `artifacts`: glob patterns relative to the output dir (see files/glob-match.ts). The same path rules
- * apply, so no pattern can reach outside; "./" prefixes are dropped. Returns the normalised patterns.
+ * `artifacts` (or another list of glob patterns named `field`, e.g. `workspace.remote_only`): glob
+ * patterns relative to the output dir (see files/glob-match.ts). The same path rules apply, so no
+ * pattern can reach outside; "./" prefixes are dropped. Returns the normalised patterns.
  */
-export function validateArtifactPatterns(patterns: readonly string[]): string[] {
+export function validateArtifactPatterns(patterns: readonly string[], field = "artifacts"): string[] {
   if (patterns.length > MAX_ARTIFACT_PATTERNS) {
-    throw invalidArgument(
-      "artifacts",
-      `has ${patterns.length} patterns, more than ${MAX_ARTIFACT_PATTERNS}; use {a,b} or ** to combine them`,
-    );
+    throw invalidArgument(field, `has ${patterns.length} patterns, more than ${MAX_ARTIFACT_PATTERNS}; use {a,b} or ** to combine them`);
   }
   return patterns.map((pattern, index) => {
-    const field = `artifacts[${index}]`;
-    const normalized = validateInputPath(field, pattern);
+    const item = `${field}[${index}]`;
+    const normalized = validateInputPath(item, pattern);
     try {
       compileGlob(normalized);
     } catch (error) {
-      if (error instanceof GlobSyntaxError) throw invalidArgument(field, `is not a valid glob pattern: ${error.message}`);
+      if (error instanceof GlobSyntaxError) throw invalidArgument(item, `is not a valid glob pattern: ${error.message}`);
       throw error;
     }
     return normalized;

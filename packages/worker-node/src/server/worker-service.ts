@@ -1,9 +1,13 @@
-import type { sendUnaryData, Server, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
+import type { sendUnaryData, Server, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import {
   JobState,
   OutputStream,
   TerminationReason,
   type GetMetricsResponse,
+  type ReadBlobRequest,
+  type ReadBlobResponse,
+  type UploadBlobsRequest,
+  type UploadBlobsResponse,
   type JobStatus,
   type ReadArtifactRequest,
   type ReadArtifactResponse,
@@ -13,6 +17,8 @@ import {
   type StreamJobResponse,
   type WorkerServiceServer,
 } from "@opencode-worker/shared";
+import { BlobStore, type BlobUpload } from "../blobs/blob-store.js";
+import { parseDigest } from "../blobs/digest.js";
 import { WorkerError, invalidArgument } from "../errors.js";
 import { artifactChunks } from "../files/artifact-chunks.js";
 import { mayAccess, type Caller } from "../session/caller.js";
@@ -40,6 +46,10 @@ export interface WorkerIdentity {
 
 /** Chunk size for ReadArtifact and ReadOutput: large enough for throughput, small enough to interleave streams. */
 const CHUNK_BYTES = 64 * 1024;
+/** FindMissingBlobs's cap on digests per call (the proto's): about 10 MB of request. */
+const MAX_FIND_DIGESTS = 100_000;
+/** UploadBlobs's cap on one chunk's data (the proto's). */
+const MAX_UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * The WorkerService handlers. Each one authenticates the caller, decodes, delegates to the session
@@ -50,6 +60,7 @@ export class WorkerService {
     private readonly manager: SessionManager,
     private readonly identity: WorkerIdentity,
     private readonly auth: Authenticator,
+    private readonly blobs: BlobStore,
   ) {}
 
   addToServer(server: Server): void {
@@ -96,6 +107,16 @@ export class WorkerService {
       getMetrics: unary(async () => this.metrics()),
       readArtifact: (call) => void this.readArtifact(call),
       readOutput: (call) => void this.readOutput(call),
+      findMissingBlobs: unary(async ({ blobs }, caller) => {
+        if (blobs.length > MAX_FIND_DIGESTS) {
+          throw invalidArgument("blobs", `${blobs.length} digests; ask about at most ${MAX_FIND_DIGESTS} per call`);
+        }
+        const digests = blobs.map((wire, index) => parseDigest(`blobs[${index}]`, wire));
+        const missing = this.blobs.missing(BlobStore.scopeOf(caller), digests);
+        return { missing: missing.map(({ sha256, sizeBytes }) => ({ sha256, sizeBytes: String(sizeBytes) })) };
+      }),
+      uploadBlobs: (call, callback) => void this.uploadBlobs(call, callback),
+      readBlob: (call) => void this.readBlob(call),
     };
   }
 
@@ -200,9 +221,67 @@ export class WorkerService {
     }
   }
 
+  /**
+   * Client streaming: each chunk is written (and hashed) before the next is read, so a fast client
+   * waits on the disk instead of filling memory. A refused chunk or a broken call aborts the upload:
+   * nothing of the call is stored. A cancelled call may look like an ended one to the loop; then its
+   * blob in progress is incomplete, so commit() refuses and aborts.
+   */
+  private async uploadBlobs(
+    call: ServerReadableStream<UploadBlobsRequest, UploadBlobsResponse>,
+    callback: sendUnaryData<UploadBlobsResponse>,
+  ): Promise<void> {
+    let upload: BlobUpload;
+    try {
+      upload = this.blobs.beginUpload(BlobStore.scopeOf(this.auth.caller(call)));
+    } catch (error) {
+      return callback(toGrpcStatus(error));
+    }
+    try {
+      // Async iteration reads the next message only once the loop asks: the backpressure above.
+      for await (const request of call as AsyncIterable<UploadBlobsRequest>) {
+        const { digest, offset, data } = decodedRequest(request);
+        if (data.length > MAX_UPLOAD_CHUNK_BYTES) {
+          throw invalidArgument("data", `${data.length} bytes in one chunk; send at most ${MAX_UPLOAD_CHUNK_BYTES}`);
+        }
+        await upload.chunk(parseDigest("digest", digest), requestInteger("offset", offset), data);
+      }
+      // A cancelled call's stream may just end: what it sent is not the whole upload.
+      if (call.cancelled) throw new WorkerError("DEADLINE_EXCEEDED", "the call was cancelled before it completed");
+      const { stored, alreadyPresent } = await upload.commit();
+      return callback(null, { stored, alreadyPresent });
+    } catch (error) {
+      await upload.abort();
+      return callback(toGrpcStatus(error));
+    }
+  }
+
+  private async readBlob(call: ServerWritableStream<ReadBlobRequest, ReadBlobResponse>): Promise<void> {
+    try {
+      const caller = this.auth.caller(call);
+      const request = decodedRequest(call.request);
+      const digest = parseDigest("digest", request.digest);
+      const offset = requestInteger("offset", request.offset);
+      let position = offset;
+      // Leaving the loop (a cancelled call) closes the blob's file.
+      for await (const data of this.blobs.read(BlobStore.scopeOf(caller), digest, offset)) {
+        if (call.cancelled) return;
+        const ok = call.write({ offset: position, data });
+        position += data.length;
+        if (!ok) await writable(call);
+      }
+      // At least one message, so a read at the end still gets an answer.
+      if (position === offset) call.write({ offset, data: Buffer.alloc(0) });
+      call.end();
+    } catch (error) {
+      if (!call.cancelled) call.emit("error", toGrpcStatus(error));
+    }
+  }
+
   private metrics(): GetMetricsResponse {
     const memory = process.memoryUsage();
     const stats = this.manager.stats();
+    const blobs = this.blobs.stats();
     const id = this.identity;
     return {
       workerId: id.workerId,
@@ -223,6 +302,10 @@ export class WorkerService {
       draining: this.manager.isDraining,
       retainedResults: stats.retainedResults,
       retainedResultBytes: stats.retainedResultBytes,
+      blobStoreBlobs: blobs.blobs,
+      blobStoreBytes: blobs.bytes,
+      blobsUploadedTotal: blobs.uploadedBlobs,
+      blobBytesUploadedTotal: blobs.uploadedBytes,
     };
   }
 

@@ -1,7 +1,8 @@
 import { OutputStream, TerminationReason, type Artifact, type JobResult } from "@opencode-worker/shared";
-import type { CollectedArtifact, CollectedArtifacts } from "../files/collect-artifacts.js";
+import type { CollectedArtifact } from "../files/collect-artifacts.js";
 import { describeOutcome } from "../limits/outcome.js";
 import type { Job } from "./job.js";
+import type { Collected } from "./phases/collect.js";
 import type { ExecutionReport } from "./phases/execute.js";
 import { fitResult } from "./fit-result.js";
 import { withLosses } from "./result-losses.js";
@@ -11,7 +12,7 @@ export interface ResultInputs {
   isolation: string;
   unenforcedLimits: string[];
   report?: ExecutionReport;
-  collected?: CollectedArtifacts;
+  collected?: Collected;
   /** Failures after the job's termination cause was recorded (result-losses.ts). */
   lateFailures?: readonly string[];
 }
@@ -71,6 +72,7 @@ export function buildResult(job: Job, inputs: ResultInputs): JobResult {
     unenforcedLimits: inputs.unenforcedLimits,
     unlistedArtifacts: 0,
     unlistedSkippedArtifacts: 0,
+    ...(collected?.workspaceChanges && { workspaceChanges: collected.workspaceChanges }),
   });
 }
 

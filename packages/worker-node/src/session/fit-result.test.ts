@@ -1,6 +1,14 @@
 import { describe, expect, it } from "@jest/globals";
-import { JobResult, JobState, TerminationReason, type Artifact } from "@opencode-worker/shared";
-import { RESPONSE_BUDGET_BYTES, fitResult } from "./fit-result.js";
+import {
+  ChangeKind,
+  EntryType,
+  JobResult,
+  JobState,
+  TerminationReason,
+  type Artifact,
+  type WorkspaceChange,
+} from "@opencode-worker/shared";
+import { NO_ROOM_FOR_CHANGES, RESPONSE_BUDGET_BYTES, fitResult } from "./fit-result.js";
 
 const MiB = 1024 * 1024;
 /** gRPC's default receive limit in grpc-js, grpc-go, grpcurl and buf curl. */
@@ -98,5 +106,51 @@ describe("fitResult keeps a result within one response", () => {
     expect(fitted.skippedArtifacts).toHaveLength(1001);
     expect(fitted.unlistedSkippedArtifacts).toBe(0);
     expect(encodedSize(fitted)).toBeLessThanOrEqual(RESPONSE_BUDGET_BYTES);
+  });
+});
+
+describe("fitResult with workspace changes", () => {
+  const change = (path: string, content: Buffer): WorkspaceChange => ({
+    path,
+    kind: ChangeKind.CHANGE_KIND_ADDED,
+    type: EntryType.ENTRY_TYPE_FILE,
+    digest: { sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", sizeBytes: String(content.length) },
+    mode: 0o644,
+    symlinkTarget: "",
+    content,
+    contentInline: true,
+    remoteOnly: false,
+  });
+
+  it("drops inline contents before changes, and keeps every change with its digest", () => {
+    const changes = Array.from({ length: 100 }, (_, i) => change(`src/file-${i}.ts`, filled(60_000, 4)));
+    const fitted = fitResult(result({ stdout: filled(8 * MiB, 1), workspaceChanges: { changes, truncated: false, truncatedReason: "" } }));
+    expect(encodedSize(fitted)).toBeLessThanOrEqual(RESPONSE_BUDGET_BYTES);
+    expect(fitted.workspaceChanges?.truncated).toBe(false);
+    expect(fitted.workspaceChanges?.changes.map((c) => c.digest)).toEqual(changes.map((c) => c.digest));
+    expect(fitted.workspaceChanges?.changes.some((c) => !c.contentInline && c.content.length === 0)).toBe(true);
+  });
+
+  it("lists changes ahead of output (output can be read again, a change list cannot); their contents come after it", () => {
+    const changes = Array.from({ length: 1000 }, (_, i) => change(`src/file-${i}.ts`, filled(10, 4)));
+    const full = result({
+      stdout: filled(8 * MiB, 1),
+      stderr: filled(8 * MiB, 2),
+      workspaceChanges: { changes, truncated: false, truncatedReason: "" },
+    });
+    const fitted = fitResult(full);
+    expect(fitted.workspaceChanges?.changes.map((c) => c.path)).toEqual(changes.map((c) => c.path));
+    expect(fitted.workspaceChanges?.truncated).toBe(false);
+    expect(fitted.stdout.length).toBeLessThan(full.stdout.length);
+  });
+
+  it("marks the list truncated when changes themselves do not fit, keeping a workspace cap's reason", () => {
+    const changes = Array.from({ length: 50_000 }, (_, i) => change(`${"deep/".repeat(20)}file-${i}`, Buffer.alloc(0)));
+    const cut = fitResult(result({ workspaceChanges: { changes, truncated: false, truncatedReason: "" } }));
+    expect(encodedSize(cut)).toBeLessThanOrEqual(RESPONSE_BUDGET_BYTES);
+    expect(cut.workspaceChanges?.changes.length).toBeLessThan(changes.length);
+    expect(cut.workspaceChanges).toMatchObject({ truncated: true, truncatedReason: NO_ROOM_FOR_CHANGES });
+    const capped = fitResult(result({ workspaceChanges: { changes, truncated: true, truncatedReason: "workspace.max_changes" } }));
+    expect(capped.workspaceChanges?.truncatedReason).toBe("workspace.max_changes");
   });
 });

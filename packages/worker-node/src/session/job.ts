@@ -3,6 +3,9 @@ import type { CollectedArtifact } from "../files/collect-artifacts.js";
 import type { ValidatedFile } from "../files/write-inputs.js";
 import type { Termination } from "../limits/outcome.js";
 import type { ResolvedLimits, SandboxUsage } from "../sandbox/driver.js";
+import type { FileIdentity } from "../workspace/materialize-workspace.js";
+import type { ValidatedWorkspace } from "../workspace/validate-workspace.js";
+import type { ScopedBlobs } from "../workspace/workspace-blobs.js";
 import { EventLog } from "./event-log.js";
 import { assertTransition, isFinalState, stateOfPhase } from "./lifecycle.js";
 
@@ -21,6 +24,8 @@ export interface ValidatedJob {
   network: "restricted" | "open";
   sessionConfig: SessionConfig;
   artifactPatterns: string[];
+  /** JobSpec.workspace, when the spec has one: materialized in PREPARE, compared in COLLECT. */
+  workspace?: ValidatedWorkspace;
 }
 
 /** Milliseconds spent in each step, filled in as the job moves. */
@@ -75,6 +80,10 @@ export class Job {
   storeDir: string | undefined;
   /** Each collected artifact by its path in the result, for ReadArtifact: its content in memory, or its stored copy. */
   readonly artifacts = new Map<string, CollectedArtifact>();
+  /** The workspace's blobs in the scope of the caller that dispatched it (pinned until the job ends), when it has a workspace. */
+  workspaceBlobs: ScopedBlobs | undefined;
+  /** What PREPARE materialized: each file's identity, for COLLECT's comparison. */
+  materialized: ReadonlyMap<string, FileIdentity> | undefined;
   readonly done: Promise<JobResult>;
   private resolveDone!: (result: JobResult) => void;
   private readonly terminationListeners = new Set<(termination: Termination) => void>();

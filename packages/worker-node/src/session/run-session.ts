@@ -1,13 +1,12 @@
 import { Phase, TerminationReason } from "@opencode-worker/shared";
 import type { WorkerConfig } from "../config/worker-config.js";
-import type { CollectedArtifacts } from "../files/collect-artifacts.js";
 import type { Logger } from "../logging/logger.js";
 import { phaseName } from "../observability/enum-names.js";
 import type { PreparedSandbox, SandboxDriver } from "../sandbox/driver.js";
 import { buildResult } from "./build-result.js";
 import type { Job, JobTimings } from "./job.js";
 import type { JobTrace } from "./job-trace.js";
-import { collectPhase } from "./phases/collect.js";
+import { collectPhase, type Collected } from "./phases/collect.js";
 import { destroyPhase } from "./phases/destroy.js";
 import { executePhase, type ExecutionReport } from "./phases/execute.js";
 import { initPhase } from "./phases/init.js";
@@ -58,7 +57,7 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
 
   let sandbox: PreparedSandbox | undefined;
   let report: ExecutionReport | undefined;
-  let collected: CollectedArtifacts | undefined;
+  let collected: Collected | undefined;
   const lateFailures: string[] = [];
   try {
     sandbox = await phase(Phase.PHASE_INIT, "initMs", () => initPhase(job, ctx.driver));
@@ -66,7 +65,7 @@ export async function runSession(job: Job, ctx: SessionContext): Promise<void> {
     if (proceed()) await phase(Phase.PHASE_PREPARE, "prepareMs", () => preparePhase(job, prepared));
     if (proceed()) {
       report = await phase(Phase.PHASE_EXECUTE, "executeMs", () => executePhase(job, prepared, log));
-      collected = await phase(Phase.PHASE_COLLECT, "collectMs", () => collectPhase(job, prepared, ctx.config.session, ctx.resultsDir));
+      collected = await phase(Phase.PHASE_COLLECT, "collectMs", () => collectPhase(job, prepared, ctx.config, ctx.resultsDir));
     }
   } catch (error) {
     log.error({ err: error, phase: phaseName(job.phase) }, "session failed");

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { JobState, Phase, TerminationReason, uuidv7, type JobSpec, type OutcomeCount } from "@opencode-worker/shared";
 import { WorkerError } from "../errors.js";
+import { BlobStore } from "../blobs/blob-store.js";
 import { removeTree } from "../files/remove-tree.js";
 import { LatencyWindow } from "../metrics/latency-window.js";
 import { reasonName, stateName } from "../observability/enum-names.js";
@@ -12,6 +13,8 @@ import type { IsolationReport } from "../sandbox/driver.js";
 import type { JobTrace, JobTracer, TraceParent } from "./job-trace.js";
 import { runSession, type SessionContext } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
+import type { ValidatedWorkspace } from "../workspace/validate-workspace.js";
+import type { ScopedBlobs } from "../workspace/workspace-blobs.js";
 
 /** Dropped results whose reason NOT_FOUND still gives: a fixed cap, so memory stays bounded (ids are at most 128 bytes). */
 const REMEMBERED_DROPS = 10_000;
@@ -21,6 +24,8 @@ export interface SessionManagerOptions extends Omit<SessionContext, "driver" | "
   isolation: IsolationReport;
   /** Traces each accepted job (tracing.exporter); absent, no job is traced. */
   tracer?: JobTracer;
+  /** The workspace blobs of every caller: a job's are pinned while it runs, and what it changed is stored there. */
+  blobStore: BlobStore;
 }
 
 /** Told of each session's phases and of each job's end, after it is counted (the Prometheus metrics). */
@@ -51,6 +56,8 @@ export class SessionManager {
   private readonly observers: JobObserver[] = [];
   /** The trace of each job accepted with tracing on, until the job ends. */
   private readonly traces = new Map<Job, JobTrace>();
+  /** Releases the pins on each workspace job's blobs, called when the job ends. */
+  private readonly pins = new Map<Job, () => void>();
 
   constructor(private readonly options: SessionManagerOptions) {}
 
@@ -94,8 +101,14 @@ export class SessionManager {
       );
     }
     this.checkQueueCap(caller.identity, validated.jobId);
+    // Last of the checks, so nothing can refuse the job once its blobs are pinned.
+    const workspace = validated.workspace && this.pinWorkspace(validated.workspace, caller);
     const sessionId = uuidv7();
     const job = this.newJob(validated, sessionId, caller.identity);
+    if (workspace) {
+      job.workspaceBlobs = workspace.blobs;
+      this.pins.set(job, workspace.release);
+    }
     this.jobs.set(job.jobId, job);
     this.jobsTotal += 1;
     if (this.options.tracer) this.traces.set(job, this.options.tracer.start(job, parent));
@@ -194,6 +207,20 @@ export class SessionManager {
     await Promise.all(this.sessions().map((job) => this.stop(job, `the worker is shutting down (grace ${graceMs} ms over)`)));
   }
 
+  /**
+   * Keeps the workspace's blobs in the caller's store until the job ends, and binds that store for
+   * the job's phases. Thrown: FAILED_PRECONDITION naming the blobs the caller's store lacks.
+   */
+  private pinWorkspace(workspace: ValidatedWorkspace, caller: Caller): { blobs: ScopedBlobs; release: () => void } {
+    const store = this.options.blobStore;
+    const scope = BlobStore.scopeOf(caller);
+    const digests = workspace.entries.flatMap((entry) => (entry.kind === "file" ? [entry.digest] : []));
+    return {
+      release: store.pin(scope, digests),
+      blobs: { pathOf: (digest) => store.pathOf(scope, digest), storeFile: (path) => store.storeFile(scope, path) },
+    };
+  }
+
   private newJob(spec: ValidatedJob, sessionId: string, owner: string, createdUnixMs?: number): Job {
     const { baseDir, resultOutputBytes } = this.options.config.session;
     return new Job(spec, sessionId, join(baseDir, `session-${sessionId}`), resultOutputBytes, owner, createdUnixMs);
@@ -248,6 +275,8 @@ export class SessionManager {
       .then(run)
       .finally(() => {
         this.running.delete(job);
+        this.pins.get(job)?.();
+        this.pins.delete(job);
         this.traces.get(job)?.end(job.result);
         this.traces.delete(job);
         this.record(job);
@@ -287,11 +316,12 @@ export class SessionManager {
   private retain(job: Job): void {
     const result = job.result;
     if (!result) return;
-    // Artifacts held in memory count exactly as stored ones: the budget bounds what results keep, wherever.
+    // Artifacts held in memory count exactly as stored ones, and so do changed files inline: the budget bounds what results keep, wherever.
     job.resultBytes =
       result.stdoutRetainedBytes +
       result.stderrRetainedBytes +
-      [...job.artifacts.values()].reduce((sum, artifact) => sum + artifact.sizeBytes, 0);
+      [...job.artifacts.values()].reduce((sum, artifact) => sum + artifact.sizeBytes, 0) +
+      (result.workspaceChanges?.changes ?? []).reduce((sum, change) => sum + change.content.length, 0);
     this.retained.push(job);
     this.retainedBytes += job.resultBytes;
     const { resultTtlMs, resultBudgetBytes } = this.options.config.session;

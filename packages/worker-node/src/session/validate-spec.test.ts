@@ -113,6 +113,36 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
   });
 });
 
+describe("validateSpec with a workspace", () => {
+  const manifest = (sizeBytes: string, mode = 0) => ({
+    entries: [{ path: "src/a.ts", digest: { sha256: "b".repeat(64), sizeBytes }, mode, symlinkTarget: "" }],
+    remoteOnly: [],
+  });
+
+  it("carries the validated manifest, and a spec hash that tells manifests apart (Dispatch's idempotency)", async () => {
+    const first = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5") }), config);
+    expect(first.workspace?.entries).toEqual([
+      { kind: "file", path: "src/a.ts", digest: { sha256: "b".repeat(64), sizeBytes: 5 }, mode: 0o644 },
+    ]);
+    const again = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5") }), config);
+    const otherMode = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5", 0o755) }), config);
+    expect(again.specHash).toBe(first.specHash);
+    expect(otherMode.specHash).not.toBe(first.specHash);
+    expect((await validateSpec(spec({ argv: ["true"] }), config)).workspace).toBeUndefined();
+  });
+
+  it("refuses a manifest larger than the job's disk (limits.max_disk_bytes): materialized files live on it", async () => {
+    const limits = { maxDiskBytes: "1000" };
+    await expect(validateSpec(spec({ argv: ["true"], limits, workspace: manifest("1000") }), config)).resolves.toBeDefined();
+    expect((await refusal({ argv: ["true"], limits, workspace: manifest("1001") })).context.field).toBe("workspace.entries");
+  });
+
+  it("refuses a cwd through a workspace link, naming cwd", async () => {
+    const workspace = { entries: [{ path: "up", symlinkTarget: "/", mode: 0 }], remoteOnly: [] };
+    expect((await refusal({ argv: ["true"], cwd: "up", workspace })).context.field).toBe("cwd");
+  });
+});
+
 /** Variables F0, F1... whose strings cost exactly `total` bytes against the budget. */
 function variablesCosting(total: number): Array<[string, string]> {
   const variables: Array<[string, string]> = [];

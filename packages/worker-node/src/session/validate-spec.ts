@@ -8,6 +8,7 @@ import { sessionPaths } from "../sandbox/driver.js";
 import { CommandVerdicts } from "../security/command-verdicts.js";
 import { buildJobEnv, validateJobEnv } from "../security/env-filter.js";
 import { validateArtifactPatterns, validateCwd, validateInputFiles } from "../security/path-guard.js";
+import { validateWorkspace } from "../workspace/validate-workspace.js";
 import { checkExecSize } from "./exec-size.js";
 import type { ValidatedJob } from "./job.js";
 
@@ -35,6 +36,15 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise
   const cwd = validateCwd(spec.cwd);
   const artifactPatterns = validateArtifactPatterns(spec.artifacts);
   const limits = resolveLimits(spec.limits, config.governance);
+  const workspace =
+    spec.workspace && validateWorkspace(spec.workspace, { filePaths: files.map((file) => file.path), cwd }, config.workspace);
+  // Materialized files live on the session's disk, so they count against it: refused here rather than by ENOSPC in PREPARE.
+  if (workspace && workspace.totalBytes > limits.maxDiskBytes) {
+    throw invalidArgument(
+      "workspace.entries",
+      `hold ${workspace.totalBytes} bytes, more than the job's disk (limits.max_disk_bytes ${limits.maxDiskBytes}); raise limits.max_disk_bytes`,
+    );
+  }
   const network = resolveNetwork(spec.config?.network, config.security.allowOpenNetwork);
   const sessionConfig = {
     mode: configString("config.mode", spec.config?.mode),
@@ -60,6 +70,7 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise
     network,
     sessionConfig,
     artifactPatterns,
+    ...(workspace && { workspace }),
   };
 }
 

@@ -2,10 +2,18 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PreparedSandbox } from "../../sandbox/driver.js";
 import { writeInputs } from "../../files/write-inputs.js";
+import { materializeWorkspace } from "../../workspace/materialize-workspace.js";
 import type { Job } from "../job.js";
 
-/** PREPARE: the input files into work/, and the session's configuration as opencode.json. */
+/**
+ * PREPARE: the workspace, then the input files, into work/ (a manifest's paths and the files' are
+ * disjoint, validation made sure), and the session's configuration as opencode.json.
+ */
 export async function preparePhase(job: Job, sandbox: PreparedSandbox): Promise<void> {
+  const { workspace } = job.spec;
+  if (workspace && job.workspaceBlobs) {
+    job.materialized = await materializeWorkspace(sandbox.workDir, workspace.entries, job.workspaceBlobs, sandbox.owner);
+  }
   await writeInputs(sandbox.workDir, job.spec.files, sandbox.owner, job.spec.cwd);
   const { mode, provider, model, telemetry } = job.spec.sessionConfig;
   const sessionConfig = { mode, provider, model, network: job.spec.network, telemetry };

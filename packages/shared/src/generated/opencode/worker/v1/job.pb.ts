@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Workspace, WorkspaceChanges } from "./workspace.pb.js";
 
 /** The job's network access. */
 export enum NetworkPolicy {
@@ -425,6 +426,12 @@ export interface JobSpec {
    * Empty: every regular file in the output dir.
    */
   artifacts: string[];
+  /**
+   * The work dir as a content-addressed manifest (see Workspace): materialized before the command
+   * runs, and compared with the work dir after it, the differences returned in
+   * JobResult.workspace_changes.
+   */
+  workspace?: Workspace | undefined;
 }
 
 export interface JobSpec_FilesEntry {
@@ -660,6 +667,8 @@ export interface JobResult {
   stdoutLines: number;
   /** Like stdout_lines, for stderr. */
   stderrLines: number;
+  /** What the command changed in the work dir, when the spec had a workspace and the command ran. */
+  workspaceChanges?: WorkspaceChanges | undefined;
 }
 
 /**
@@ -759,6 +768,7 @@ function createBaseJobSpec(): JobSpec {
     limits: undefined,
     config: undefined,
     artifacts: [],
+    workspace: undefined,
   };
 }
 
@@ -796,6 +806,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     for (const v of message.artifacts) {
       writer.uint32(90).string(v!);
+    }
+    if (message.workspace !== undefined) {
+      Workspace.encode(message.workspace, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -910,6 +923,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.artifacts.push(reader.string());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.workspace = Workspace.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -973,6 +994,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       artifacts: globalThis.Array.isArray(object?.artifacts)
         ? object.artifacts.map((e: any) => globalThis.String(e))
         : [],
+      workspace: isSet(object.workspace) ? Workspace.fromJSON(object.workspace) : undefined,
     };
   },
 
@@ -1019,6 +1041,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.artifacts?.length) {
       obj.artifacts = message.artifacts;
+    }
+    if (message.workspace !== undefined) {
+      obj.workspace = Workspace.toJSON(message.workspace);
     }
     return obj;
   },
@@ -1067,6 +1092,9 @@ export const JobSpec: MessageFns<JobSpec> = {
       ? SessionConfig.fromPartial(object.config)
       : undefined;
     message.artifacts = object.artifacts?.map((e) => e) || [];
+    message.workspace = (object.workspace !== undefined && object.workspace !== null)
+      ? Workspace.fromPartial(object.workspace)
+      : undefined;
     return message;
   },
 };
@@ -2193,6 +2221,7 @@ function createBaseJobResult(): JobResult {
     unlistedSkippedArtifacts: 0,
     stdoutLines: 0,
     stderrLines: 0,
+    workspaceChanges: undefined,
   };
 }
 
@@ -2269,6 +2298,9 @@ export const JobResult: MessageFns<JobResult> = {
     }
     if (message.stderrLines !== 0) {
       writer.uint32(192).uint64(message.stderrLines);
+    }
+    if (message.workspaceChanges !== undefined) {
+      WorkspaceChanges.encode(message.workspaceChanges, writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -2478,6 +2510,14 @@ export const JobResult: MessageFns<JobResult> = {
             message.stderrLines = longToNumber(reader.uint64());
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.workspaceChanges = WorkspaceChanges.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2578,6 +2618,11 @@ export const JobResult: MessageFns<JobResult> = {
         : isSet(object.stderr_lines)
         ? globalThis.Number(object.stderr_lines)
         : 0,
+      workspaceChanges: isSet(object.workspaceChanges)
+        ? WorkspaceChanges.fromJSON(object.workspaceChanges)
+        : isSet(object.workspace_changes)
+        ? WorkspaceChanges.fromJSON(object.workspace_changes)
+        : undefined,
     };
   },
 
@@ -2655,6 +2700,9 @@ export const JobResult: MessageFns<JobResult> = {
     if (message.stderrLines !== 0) {
       obj.stderrLines = Math.round(message.stderrLines);
     }
+    if (message.workspaceChanges !== undefined) {
+      obj.workspaceChanges = WorkspaceChanges.toJSON(message.workspaceChanges);
+    }
     return obj;
   },
 
@@ -2689,6 +2737,9 @@ export const JobResult: MessageFns<JobResult> = {
     message.unlistedSkippedArtifacts = object.unlistedSkippedArtifacts ?? 0;
     message.stdoutLines = object.stdoutLines ?? 0;
     message.stderrLines = object.stderrLines ?? 0;
+    message.workspaceChanges = (object.workspaceChanges !== undefined && object.workspaceChanges !== null)
+      ? WorkspaceChanges.fromPartial(object.workspaceChanges)
+      : undefined;
     return message;
   },
 };

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -38,6 +40,14 @@ import {
   terminationReasonFromJSON,
   terminationReasonToJSON,
 } from "./job.pb.js";
+import {
+  FindMissingBlobsRequest,
+  FindMissingBlobsResponse,
+  ReadBlobRequest,
+  ReadBlobResponse,
+  UploadBlobsRequest,
+  UploadBlobsResponse,
+} from "./workspace.pb.js";
 
 /** Dispatch's request. */
 export interface DispatchRequest {
@@ -289,6 +299,14 @@ export interface GetMetricsResponse {
    * session.result_budget_bytes (the newest result is never dropped, so it may exceed it).
    */
   retainedResultBytes: number;
+  /** Blobs in the blob store, of every caller. */
+  blobStoreBlobs: number;
+  /** Bytes those blobs hold, kept within blobs.max_bytes by evicting the least recently used. */
+  blobStoreBytes: number;
+  /** Blobs UploadBlobs stored since the worker started (not counting those already present). */
+  blobsUploadedTotal: number;
+  /** Bytes of those blobs. */
+  blobBytesUploadedTotal: number;
 }
 
 /** ReadArtifact's request. */
@@ -2105,6 +2123,10 @@ function createBaseGetMetricsResponse(): GetMetricsResponse {
     draining: false,
     retainedResults: 0,
     retainedResultBytes: 0,
+    blobStoreBlobs: 0,
+    blobStoreBytes: 0,
+    blobsUploadedTotal: 0,
+    blobBytesUploadedTotal: 0,
   };
 }
 
@@ -2163,6 +2185,18 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
     }
     if (message.retainedResultBytes !== 0) {
       writer.uint32(144).uint64(message.retainedResultBytes);
+    }
+    if (message.blobStoreBlobs !== 0) {
+      writer.uint32(152).uint64(message.blobStoreBlobs);
+    }
+    if (message.blobStoreBytes !== 0) {
+      writer.uint32(160).uint64(message.blobStoreBytes);
+    }
+    if (message.blobsUploadedTotal !== 0) {
+      writer.uint32(168).uint64(message.blobsUploadedTotal);
+    }
+    if (message.blobBytesUploadedTotal !== 0) {
+      writer.uint32(176).uint64(message.blobBytesUploadedTotal);
     }
     return writer;
   },
@@ -2324,6 +2358,38 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
             message.retainedResultBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.blobStoreBlobs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.blobStoreBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.blobsUploadedTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.blobBytesUploadedTotal = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2406,6 +2472,26 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
         : isSet(object.retained_result_bytes)
         ? globalThis.Number(object.retained_result_bytes)
         : 0,
+      blobStoreBlobs: isSet(object.blobStoreBlobs)
+        ? globalThis.Number(object.blobStoreBlobs)
+        : isSet(object.blob_store_blobs)
+        ? globalThis.Number(object.blob_store_blobs)
+        : 0,
+      blobStoreBytes: isSet(object.blobStoreBytes)
+        ? globalThis.Number(object.blobStoreBytes)
+        : isSet(object.blob_store_bytes)
+        ? globalThis.Number(object.blob_store_bytes)
+        : 0,
+      blobsUploadedTotal: isSet(object.blobsUploadedTotal)
+        ? globalThis.Number(object.blobsUploadedTotal)
+        : isSet(object.blobs_uploaded_total)
+        ? globalThis.Number(object.blobs_uploaded_total)
+        : 0,
+      blobBytesUploadedTotal: isSet(object.blobBytesUploadedTotal)
+        ? globalThis.Number(object.blobBytesUploadedTotal)
+        : isSet(object.blob_bytes_uploaded_total)
+        ? globalThis.Number(object.blob_bytes_uploaded_total)
+        : 0,
     };
   },
 
@@ -2465,6 +2551,18 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
     if (message.retainedResultBytes !== 0) {
       obj.retainedResultBytes = Math.round(message.retainedResultBytes);
     }
+    if (message.blobStoreBlobs !== 0) {
+      obj.blobStoreBlobs = Math.round(message.blobStoreBlobs);
+    }
+    if (message.blobStoreBytes !== 0) {
+      obj.blobStoreBytes = Math.round(message.blobStoreBytes);
+    }
+    if (message.blobsUploadedTotal !== 0) {
+      obj.blobsUploadedTotal = Math.round(message.blobsUploadedTotal);
+    }
+    if (message.blobBytesUploadedTotal !== 0) {
+      obj.blobBytesUploadedTotal = Math.round(message.blobBytesUploadedTotal);
+    }
     return obj;
   },
 
@@ -2495,6 +2593,10 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
     message.draining = object.draining ?? false;
     message.retainedResults = object.retainedResults ?? 0;
     message.retainedResultBytes = object.retainedResultBytes ?? 0;
+    message.blobStoreBlobs = object.blobStoreBlobs ?? 0;
+    message.blobStoreBytes = object.blobStoreBytes ?? 0;
+    message.blobsUploadedTotal = object.blobsUploadedTotal ?? 0;
+    message.blobBytesUploadedTotal = object.blobBytesUploadedTotal ?? 0;
     return message;
   },
 };
@@ -3100,6 +3202,50 @@ export const WorkerServiceService = {
     responseSerialize: (value: ReadOutputResponse): Buffer => Buffer.from(ReadOutputResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReadOutputResponse => ReadOutputResponse.decode(value),
   },
+  /**
+   * Which of the given blobs the caller's store lacks: upload those before a Dispatch whose
+   * workspace names them. INVALID_ARGUMENT naming `blobs[i]` for a malformed digest.
+   */
+  findMissingBlobs: {
+    path: "/opencode.worker.v1.WorkerService/FindMissingBlobs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindMissingBlobsRequest): Buffer =>
+      Buffer.from(FindMissingBlobsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindMissingBlobsRequest => FindMissingBlobsRequest.decode(value),
+    responseSerialize: (value: FindMissingBlobsResponse): Buffer =>
+      Buffer.from(FindMissingBlobsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindMissingBlobsResponse => FindMissingBlobsResponse.decode(value),
+  },
+  /**
+   * Stores blobs, streamed in chunks. Each blob is checked against its digest as it arrives: a
+   * wrong size or sha256 is INVALID_ARGUMENT naming the digest, and then nothing of the call is
+   * stored. A blob larger than workspace.max_bytes, or a store that cannot make room
+   * (blobs.max_bytes), is RESOURCE_EXHAUSTED. Uploading a blob the store has is harmless.
+   */
+  uploadBlobs: {
+    path: "/opencode.worker.v1.WorkerService/UploadBlobs" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadBlobsRequest): Buffer => Buffer.from(UploadBlobsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadBlobsRequest => UploadBlobsRequest.decode(value),
+    responseSerialize: (value: UploadBlobsResponse): Buffer => Buffer.from(UploadBlobsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadBlobsResponse => UploadBlobsResponse.decode(value),
+  },
+  /**
+   * The bytes of one blob of the caller's store, in chunks, from an offset, e.g. a changed file of
+   * a workspace too large to travel inline. NOT_FOUND when the store does not hold it (never
+   * uploaded or produced by this caller, or evicted).
+   */
+  readBlob: {
+    path: "/opencode.worker.v1.WorkerService/ReadBlob" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReadBlobRequest): Buffer => Buffer.from(ReadBlobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadBlobRequest => ReadBlobRequest.decode(value),
+    responseSerialize: (value: ReadBlobResponse): Buffer => Buffer.from(ReadBlobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadBlobResponse => ReadBlobResponse.decode(value),
+  },
 } as const;
 
 export interface WorkerServiceServer extends UntypedServiceImplementation {
@@ -3161,6 +3307,24 @@ export interface WorkerServiceServer extends UntypedServiceImplementation {
    * INVALID_ARGUMENT for a stream other than stdout or stderr, or an offset past the retained bytes.
    */
   readOutput: handleServerStreamingCall<ReadOutputRequest, ReadOutputResponse>;
+  /**
+   * Which of the given blobs the caller's store lacks: upload those before a Dispatch whose
+   * workspace names them. INVALID_ARGUMENT naming `blobs[i]` for a malformed digest.
+   */
+  findMissingBlobs: handleUnaryCall<FindMissingBlobsRequest, FindMissingBlobsResponse>;
+  /**
+   * Stores blobs, streamed in chunks. Each blob is checked against its digest as it arrives: a
+   * wrong size or sha256 is INVALID_ARGUMENT naming the digest, and then nothing of the call is
+   * stored. A blob larger than workspace.max_bytes, or a store that cannot make room
+   * (blobs.max_bytes), is RESOURCE_EXHAUSTED. Uploading a blob the store has is harmless.
+   */
+  uploadBlobs: handleClientStreamingCall<UploadBlobsRequest, UploadBlobsResponse>;
+  /**
+   * The bytes of one blob of the caller's store, in chunks, from an offset, e.g. a changed file of
+   * a workspace too large to travel inline. NOT_FOUND when the store does not hold it (never
+   * uploaded or produced by this caller, or evicted).
+   */
+  readBlob: handleServerStreamingCall<ReadBlobRequest, ReadBlobResponse>;
 }
 
 export interface WorkerServiceClient extends Client {
@@ -3324,6 +3488,58 @@ export interface WorkerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ReadOutputResponse>;
+  /**
+   * Which of the given blobs the caller's store lacks: upload those before a Dispatch whose
+   * workspace names them. INVALID_ARGUMENT naming `blobs[i]` for a malformed digest.
+   */
+  findMissingBlobs(
+    request: FindMissingBlobsRequest,
+    callback: (error: ServiceError | null, response: FindMissingBlobsResponse) => void,
+  ): ClientUnaryCall;
+  findMissingBlobs(
+    request: FindMissingBlobsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindMissingBlobsResponse) => void,
+  ): ClientUnaryCall;
+  findMissingBlobs(
+    request: FindMissingBlobsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindMissingBlobsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Stores blobs, streamed in chunks. Each blob is checked against its digest as it arrives: a
+   * wrong size or sha256 is INVALID_ARGUMENT naming the digest, and then nothing of the call is
+   * stored. A blob larger than workspace.max_bytes, or a store that cannot make room
+   * (blobs.max_bytes), is RESOURCE_EXHAUSTED. Uploading a blob the store has is harmless.
+   */
+  uploadBlobs(
+    callback: (error: ServiceError | null, response: UploadBlobsResponse) => void,
+  ): ClientWritableStream<UploadBlobsRequest>;
+  uploadBlobs(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadBlobsResponse) => void,
+  ): ClientWritableStream<UploadBlobsRequest>;
+  uploadBlobs(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadBlobsResponse) => void,
+  ): ClientWritableStream<UploadBlobsRequest>;
+  uploadBlobs(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadBlobsResponse) => void,
+  ): ClientWritableStream<UploadBlobsRequest>;
+  /**
+   * The bytes of one blob of the caller's store, in chunks, from an offset, e.g. a changed file of
+   * a workspace too large to travel inline. NOT_FOUND when the store does not hold it (never
+   * uploaded or produced by this caller, or evicted).
+   */
+  readBlob(request: ReadBlobRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadBlobResponse>;
+  readBlob(
+    request: ReadBlobRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReadBlobResponse>;
 }
 
 export const WorkerServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,120 @@
+/**
+ * A local directory as a manifest: a stat walk that never follows a link, leaves out `.git`,
+ * ignored and remote-only paths, and hashes only files the cache does not vouch for.
+ */
+import type { BigIntStats } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { InvalidArgumentError } from "../errors.js";
+import { STAGING_PREFIX } from "./change-path.js";
+import { type HashCache, sha256File } from "./hash-cache.js";
+import { GitignoreRules } from "./ignore-rules.js";
+import type { CompiledWorkspaceOptions } from "./workspace-options.js";
+
+/** A regular file of the tree, with where to read it for an upload. */
+export interface LocalFile {
+  path: string;
+  absolutePath: string;
+  sha256: string;
+  size: number;
+  /** Its permission bits (setuid, setgid and sticky left out). */
+  mode: number;
+}
+
+export interface LocalLink {
+  path: string;
+  symlinkTarget: string;
+}
+
+export interface LocalManifest {
+  /** Sorted by path, like `links`. */
+  files: LocalFile[];
+  links: LocalLink[];
+  /** Files read and hashed for this manifest (the others kept the cache's digest). */
+  hashedFiles: number;
+  /** FIFOs, sockets and devices: left out, since only files and links travel. */
+  skippedSpecial: number;
+}
+
+/** Hashes at once: enough to overlap reads with hashing, few enough to keep descriptors bounded. */
+const HASH_CONCURRENCY = 8;
+
+type Limits = Pick<CompiledWorkspaceOptions, "gitignore" | "isRemoteOnly" | "maxEntries" | "maxBytes">;
+
+/**
+ * @param root an absolute, real (symlink-free) directory
+ * @throws InvalidArgumentError naming `maxEntries` or `maxBytes` when the tree holds more
+ */
+export async function buildManifest(root: string, limits: Limits, cache: HashCache): Promise<LocalManifest> {
+  const found: { path: string; absolutePath: string; stats: BigIntStats }[] = [];
+  const links: LocalLink[] = [];
+  let skippedSpecial = 0;
+  let bytes = 0;
+
+  const checkEntries = (): void => {
+    if (found.length + links.length > limits.maxEntries) {
+      throw new InvalidArgumentError(
+        `maxEntries: ${root} holds more than ${limits.maxEntries} files and links outside ignored and remote-only paths; ` +
+          `raise \`maxEntries\`, or list large generated trees in .gitignore or \`remoteOnly\``,
+        { field: "maxEntries" },
+      );
+    }
+  };
+
+  const walk = async (dir: string, absoluteDir: string, parentRules: GitignoreRules): Promise<void> => {
+    const rules = limits.gitignore ? await parentRules.enter(dir, absoluteDir) : parentRules;
+    const names = await readdir(absoluteDir);
+    await Promise.all(
+      names.map(async (name) => {
+        if (name === ".git" || name.startsWith(STAGING_PREFIX)) return;
+        const path = dir === "" ? name : `${dir}/${name}`;
+        const absolutePath = `${absoluteDir}/${name}`;
+        const stats = await lstat(absolutePath, { bigint: true }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT") return undefined; // gone since the listing
+          throw error;
+        });
+        if (!stats) return;
+        const matched = stats.isDirectory() ? `${path}/` : path;
+        if (rules.ignores(matched) || limits.isRemoteOnly(matched)) return;
+        if (stats.isDirectory()) return walk(path, absolutePath, rules);
+        if (stats.isSymbolicLink()) {
+          links.push({ path, symlinkTarget: await readlink(absolutePath) });
+        } else if (stats.isFile()) {
+          found.push({ path, absolutePath, stats });
+          bytes += Number(stats.size);
+          if (bytes > limits.maxBytes) {
+            throw new InvalidArgumentError(
+              `maxBytes: the files of ${root} outside ignored and remote-only paths hold more than ${limits.maxBytes} bytes; ` +
+                `raise \`maxBytes\`, or list large files in .gitignore or \`remoteOnly\``,
+              { field: "maxBytes" },
+            );
+          }
+        } else {
+          skippedSpecial += 1;
+        }
+        checkEntries();
+      }),
+    );
+  };
+  await walk("", root, GitignoreRules.none);
+
+  let hashedFiles = 0;
+  const files: LocalFile[] = new Array<LocalFile>(found.length);
+  let next = 0;
+  const hashWorker = async (): Promise<void> => {
+    for (let index = next++; index < found.length; index = next++) {
+      const { path, absolutePath, stats } = found[index]!;
+      let sha256 = cache.get(path, stats);
+      if (sha256 === undefined) {
+        sha256 = await sha256File(absolutePath);
+        cache.set(path, stats, sha256);
+        hashedFiles += 1;
+      }
+      files[index] = { path, absolutePath, sha256, size: Number(stats.size), mode: Number(stats.mode & 0o777n) };
+    }
+  };
+  await Promise.all(Array.from({ length: HASH_CONCURRENCY }, hashWorker));
+  cache.retain(new Set(found.map((file) => file.path)));
+
+  const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return { files: files.sort(byPath), links: links.sort(byPath), hashedFiles, skippedSpecial };
+}
