@@ -9,7 +9,7 @@
  * { "plugin": [["/path/to/opencode-worker/packages/opencode-plugin", { "address": "10.0.0.5:50051" }]] }
  */
 import type { Plugin } from "@opencode-ai/plugin";
-import { readSettings, SettingsError } from "./settings.js";
+import { asksForRemoteBash, readSettings, SettingsError } from "./settings.js";
 import { WorkerAccess } from "./tools/worker-access.js";
 import { workerTools } from "./worker-tools.js";
 
@@ -24,7 +24,11 @@ export const OpencodeWorkerPlugin: Plugin = async (_input, options) => {
   }
   const worker = new WorkerAccess(settings);
   return {
-    tool: workerTools(worker),
+    // With unusable settings a bash that was asked for still replaces opencode's (and says what is wrong):
+    // falling back to running commands locally would be a silent loss of isolation.
+    tool: workerTools(worker, {
+      remoteBash: settings instanceof SettingsError ? asksForRemoteBash(options, process.env) : settings.remoteBash,
+    }),
     dispose: async () => worker.close(),
   };
 };

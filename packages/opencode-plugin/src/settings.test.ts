@@ -20,6 +20,8 @@ describe("readSettings", () => {
       waitMs: 600_000,
       limits: {},
       network: "restricted",
+      remoteBash: false,
+      remoteOnly: ["node_modules/**"],
     });
     expect(readSettings({}, {})).toEqual(DEFAULT_SETTINGS);
   });
@@ -32,6 +34,8 @@ describe("readSettings", () => {
       OPENCODE_WORKER_WAIT_MS: "60000",
       OPENCODE_WORKER_LIMITS: '{"memory":"1GiB","timeoutMs":600000}',
       OPENCODE_WORKER_NETWORK: "open",
+      OPENCODE_WORKER_REMOTE_BASH: "1",
+      OPENCODE_WORKER_REMOTE_ONLY: '["node_modules/**","target/**"]',
     };
     expect(readSettings(undefined, env)).toEqual({
       address: "worker.internal:7000",
@@ -40,6 +44,8 @@ describe("readSettings", () => {
       waitMs: 60_000,
       limits: { memory: "1GiB", timeoutMs: 600_000 },
       network: "open",
+      remoteBash: true,
+      remoteOnly: ["node_modules/**", "target/**"],
     });
     expect(readSettings(undefined, { OPENCODE_WORKER_ADDRESS: "", OPENCODE_WORKER_LIMITS: "" })).toEqual(DEFAULT_SETTINGS);
   });
@@ -67,6 +73,9 @@ describe("readSettings", () => {
     [{ limits: [] }, 'plugin option limits must be an object of job limits like {"memory":"1GiB","timeoutMs":600000}, got []'],
     [{ limits: null }, 'plugin option limits must be an object of job limits like {"memory":"1GiB","timeoutMs":600000}, got null'],
     [{ network: "none" }, 'plugin option network must be "restricted" or "open", got "none"'],
+    [{ remoteBash: "yes" }, 'plugin option remoteBash must be true or false (1 or 0), got "yes"'],
+    [{ remoteOnly: "node_modules/**" }, 'plugin option remoteOnly must be a list of globs like ["node_modules/**"], got "node_modules/**"'],
+    [{ remoteOnly: [""] }, 'plugin option remoteOnly must be a list of globs like ["node_modules/**"], got [""]'],
   ])("refuses the option %j, naming it and its value", (options, message) => {
     expect(settingsError(options).message).toBe(message);
   });
@@ -83,18 +92,26 @@ describe("readSettings", () => {
       'OPENCODE_WORKER_LIMITS must be an object of job limits like {"memory":"1GiB","timeoutMs":600000}, got "1GiB"',
     ],
     ["OPENCODE_WORKER_NETWORK", "closed", 'OPENCODE_WORKER_NETWORK must be "restricted" or "open", got "closed"'],
+    ["OPENCODE_WORKER_REMOTE_BASH", "on", 'OPENCODE_WORKER_REMOTE_BASH must be true or false (1 or 0), got "on"'],
+    ["OPENCODE_WORKER_REMOTE_ONLY", "node_modules/**", "OPENCODE_WORKER_REMOTE_ONLY must be JSON, got node_modules/**"],
   ])("refuses %s=%s, naming the variable and its value", (name, value, message) => {
     expect(settingsError(undefined, { [name]: value }).message).toBe(message);
   });
 
   it("refuses unknown option keys, naming them and the known ones", () => {
     expect(settingsError({ adress: "x:1", timeout: 5, network: "open" }).message).toBe(
-      'unknown plugin option "adress", "timeout"; known: address, requestTimeoutMs, resultBytes, waitMs, limits, network, caFile, certFile, keyFile, token, tokenFile',
+      'unknown plugin option "adress", "timeout"; known: address, requestTimeoutMs, resultBytes, waitMs, limits, network, caFile, certFile, keyFile, token, tokenFile, remoteBash, remoteOnly',
     );
   });
 
   it("refuses keys every object inherits as unknown options", () => {
     expect(settingsError({ toString: "x" }).message).toMatch(/^unknown plugin option "toString"/);
+  });
+
+  it("lets the remoteBash option win over OPENCODE_WORKER_REMOTE_BASH, either way", () => {
+    expect(readSettings({ remoteBash: false }, { OPENCODE_WORKER_REMOTE_BASH: "1" }).remoteBash).toBe(false);
+    expect(readSettings({ remoteBash: true }, { OPENCODE_WORKER_REMOTE_BASH: "0" }).remoteBash).toBe(true);
+    expect(readSettings(undefined, { OPENCODE_WORKER_REMOTE_BASH: "false" }).remoteBash).toBe(false);
   });
 
   it("parses OPENCODE_WORKER_LIMITS as JSON and passes its limits on unchanged", () => {

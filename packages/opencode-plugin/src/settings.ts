@@ -22,6 +22,10 @@ export interface PluginSettings {
   /** A bearer token of the worker's auth.token_file, or the file holding it (not both). */
   token: string | undefined;
   tokenFile: string | undefined;
+  /** Registers a `bash` tool that replaces opencode's own: the command runs on the worker over the project's files. */
+  remoteBash: boolean;
+  /** Globs (relative to the project) that stay on the worker once a command makes them, e.g. node_modules. */
+  remoteOnly: string[];
 }
 
 /** Each setting, its plugin option (opencode.json) and its environment variable; an option wins over the variable. */
@@ -37,6 +41,8 @@ const SOURCES = {
   keyFile: "OPENCODE_WORKER_KEY_FILE",
   token: "OPENCODE_WORKER_TOKEN",
   tokenFile: "OPENCODE_WORKER_TOKEN_FILE",
+  remoteBash: "OPENCODE_WORKER_REMOTE_BASH",
+  remoteOnly: "OPENCODE_WORKER_REMOTE_ONLY",
 } as const satisfies Record<keyof PluginSettings, string>;
 
 export const DEFAULT_SETTINGS: PluginSettings = {
@@ -52,6 +58,9 @@ export const DEFAULT_SETTINGS: PluginSettings = {
   keyFile: undefined,
   token: undefined,
   tokenFile: undefined,
+  remoteBash: false,
+  // What a command like `npm install` makes and the project does not need locally.
+  remoteOnly: ["node_modules/**"],
 };
 
 const MIN_RESULT_BYTES = 1024;
@@ -79,7 +88,7 @@ export function readSettings(options: Record<string, unknown> | undefined, env: 
     if (options?.[key] !== undefined) return { value: options[key], from: `plugin option ${key}` };
     const text = env[SOURCES[key]];
     if (text === undefined || text === "") return undefined;
-    return { value: key === "limits" ? parseJson(text, SOURCES[key]) : text, from: SOURCES[key] };
+    return { value: key === "limits" || key === "remoteOnly" ? parseJson(text, SOURCES[key]) : text, from: SOURCES[key] };
   };
   const token = readText(raw("token"));
   const tokenFile = readText(raw("tokenFile"));
@@ -96,7 +105,15 @@ export function readSettings(options: Record<string, unknown> | undefined, env: 
     keyFile: readText(raw("keyFile")),
     token,
     tokenFile,
+    remoteBash: readBoolean(raw("remoteBash")) ?? DEFAULT_SETTINGS.remoteBash,
+    remoteOnly: readGlobs(raw("remoteOnly")) ?? DEFAULT_SETTINGS.remoteOnly,
   };
+}
+
+/** Whether the options or the environment turn the remote bash on, read loosely: for when other settings are unusable. */
+export function asksForRemoteBash(options: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv): boolean {
+  const value = options?.remoteBash ?? env[SOURCES.remoteBash];
+  return value === true || value === "1" || value === "true";
 }
 
 /** A path or a token: any non-empty string (the files are read when the client is created). */
@@ -137,6 +154,23 @@ function readLimits(raw: Raw): JobLimitsInput | undefined {
   }
   // Values are checked by the SDK when a job is dispatched, which names the limit.
   return raw.value as JobLimitsInput;
+}
+
+/** true or false; from a variable also "1", "0", "true" or "false". */
+function readBoolean(raw: Raw): boolean | undefined {
+  if (raw === undefined) return undefined;
+  const value = raw.value === "1" || raw.value === "true" ? true : raw.value === "0" || raw.value === "false" ? false : raw.value;
+  if (typeof value !== "boolean") throw new SettingsError(`${raw.from} must be true or false (1 or 0), got ${describe(raw.value)}`);
+  return value;
+}
+
+/** A list of globs; the SDK checks each when the workspace is made. */
+function readGlobs(raw: Raw): string[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw.value) || !raw.value.every((glob) => typeof glob === "string" && glob !== "")) {
+    throw new SettingsError(`${raw.from} must be a list of globs like ["node_modules/**"], got ${describe(raw.value)}`);
+  }
+  return raw.value as string[];
 }
 
 function readNetwork(raw: Raw): NetworkAccess | undefined {

@@ -6,12 +6,13 @@ import { getMetrics } from "./tools/get-metrics.js";
 import { getStatus } from "./tools/get-status.js";
 import { getStreamUrl } from "./tools/get-stream-url.js";
 import { listSessions } from "./tools/list-sessions.js";
+import { remoteBash } from "./tools/remote-bash.js";
 import { streamJob } from "./tools/stream-job.js";
 import { subscribeStream } from "./tools/subscribe-stream.js";
 import type { WorkerAccess } from "./tools/worker-access.js";
 
-/** The tools an agent gets, by the names the model sees. */
-export function workerTools(worker: WorkerAccess): Record<string, ToolDefinition> {
+/** The tools an agent gets, by the names the model sees; with `remoteBash`, a `bash` that replaces opencode's own. */
+export function workerTools(worker: WorkerAccess, { remoteBash: withBash }: { remoteBash: boolean }): Record<string, ToolDefinition> {
   return {
     worker_dispatch_job: dispatchJob(worker),
     worker_get_status: getStatus(worker),
@@ -22,5 +23,6 @@ export function workerTools(worker: WorkerAccess): Record<string, ToolDefinition
     worker_stream_job: streamJob(worker),
     worker_get_stream_url: getStreamUrl(worker),
     worker_subscribe_stream: subscribeStream(worker),
+    ...(withBash && { bash: remoteBash(worker) }),
   };
 }

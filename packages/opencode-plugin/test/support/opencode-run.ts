@@ -32,6 +32,8 @@ export interface OpencodeExit {
 }
 
 export interface OpencodeRun {
+  /** The directory opencode runs in: the project its tools work on. */
+  project: string;
   /** The events so far; complete once `exited` resolves. */
   events: OpencodeEvent[];
   exited: Promise<OpencodeExit>;
@@ -51,6 +53,8 @@ export interface OpencodeRunOptions {
   pluginOptions: Record<string, unknown>;
   /** Runs `opencode serve` and attaches the run to it, so that `abort()` can reach the session. */
   server?: boolean;
+  /** Files the project starts with: relative path -> content. */
+  projectFiles?: Record<string, string>;
 }
 
 const OFFLINE_ENV = {
@@ -70,6 +74,7 @@ export async function startOpencodeRun(options: OpencodeRunOptions): Promise<Ope
   const project = join(root, "project");
   mkdirSync(join(root, "tmp"));
   mkdirSync(project);
+  for (const [path, content] of Object.entries(options.projectFiles ?? {})) writeFileSync(join(project, path), content);
   stubConfigDirDependencies(join(home, ".config/opencode"));
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -118,6 +123,7 @@ export async function startOpencodeRun(options: OpencodeRunOptions): Promise<Ope
   });
 
   return {
+    project,
     events,
     exited,
     async abort() {

@@ -18,8 +18,11 @@ export interface ToolResult {
 export type Turn =
   | {
       tool: string;
-      /** The call's arguments; a function of the tool results so far can use an earlier result (a job id). */
-      args: Record<string, unknown> | ((results: ToolResult[]) => Record<string, unknown>);
+      /**
+       * The call's arguments; a function of the tool results so far can use an earlier result (a job id),
+       * or look at the world between two calls (it is awaited before the call is sent).
+       */
+      args: Record<string, unknown> | ((results: ToolResult[]) => Record<string, unknown> | Promise<Record<string, unknown>>);
     }
   | { say: string };
 
@@ -74,7 +77,7 @@ export async function startScriptedModel(script: Turn[]): Promise<ScriptedModel>
       send({ index: 0, delta: { role: "assistant", content: turn.say } });
       send({ index: 0, delta: {}, finish_reason: "stop" });
     } else {
-      const args = typeof turn.args === "function" ? turn.args(toolResults) : turn.args;
+      const args = typeof turn.args === "function" ? await turn.args(toolResults) : turn.args;
       const call = { index: 0, id: `call_${toolResults.length}`, type: "function", function: { name: turn.tool, arguments: "" } };
       send({ index: 0, delta: { role: "assistant", tool_calls: [call] } });
       send({ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: JSON.stringify(args) } }] } });

@@ -2,9 +2,12 @@
  * What goes wrong comes back as text a model can act on, never as a throw: a job stopped at a limit,
  * an argument the SDK refuses, a worker that does not answer, and a plugin set up wrongly.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import { describeSandbox } from "../../../worker-node/test/support/conditions.js";
-import { jobIdIn, loadPlugin, usePluginOnWorker, type ToolName } from "./plugin-harness.js";
+import { jobIdIn, loadPlugin, toolContext, usePluginOnWorker, type ToolName } from "./plugin-harness.js";
 
 /** Arguments each tool accepts, so a refusal can only come from the plugin's state. */
 const EVERY_TOOL: Record<ToolName, Record<string, unknown>> = {
@@ -17,7 +20,11 @@ const EVERY_TOOL: Record<ToolName, Record<string, unknown>> = {
   worker_stream_job: { command: "true" },
   worker_get_stream_url: { jobId: "job-1" },
   worker_subscribe_stream: { jobId: "job-1" },
+  bash: { command: "true" },
 };
+
+/** An empty project for bash, which reads the project before it reaches the worker. */
+const project = (): string => mkdtempSync(join(tmpdir(), "plugin-failures-"));
 
 describeSandbox("jobs stopped or refused by the worker", () => {
   const on = usePluginOnWorker();
@@ -51,10 +58,10 @@ describeSandbox("jobs stopped or refused by the worker", () => {
 
 describe("a plugin that cannot reach a worker or cannot use its settings", () => {
   it("answers every tool with the unreachable address and how to fix it", async () => {
-    const unreachable = await loadPlugin({ address: "127.0.0.1:1", requestTimeoutMs: 5000 });
+    const unreachable = await loadPlugin({ address: "127.0.0.1:1", requestTimeoutMs: 5000, remoteBash: true });
     try {
       for (const [name, args] of Object.entries(EVERY_TOOL)) {
-        const text = await unreachable.call(name as ToolName, args);
+        const text = await unreachable.call(name as ToolName, args, toolContext(project()));
         expect({ name, text }).toEqual({ name, text: expect.stringMatching(/^worker error (CONNECTION|UNAVAILABLE): /) });
         expect(text).toContain("no worker answers at 127.0.0.1:1: start one (`opencode-worker serve`)");
       }
@@ -64,12 +71,13 @@ describe("a plugin that cannot reach a worker or cannot use its settings", () =>
   });
 
   it.each([
-    [{ resultBytes: "x" }, 'plugin option resultBytes must be an integer from 1024 to 49152, got "x"'],
-    [{ adress: "127.0.0.1:1" }, 'unknown plugin option "adress"; known: address,'],
+    // remoteBash: a bash asked for must still replace opencode's own, to say what is wrong rather than run locally.
+    [{ resultBytes: "x", remoteBash: true }, 'plugin option resultBytes must be an integer from 1024 to 49152, got "x"'],
+    [{ adress: "127.0.0.1:1", remoteBash: true }, 'unknown plugin option "adress"; known: address,'],
   ])("answers every tool with what is wrong with the options %j", async (options, problem) => {
     const misconfigured = await loadPlugin(options);
     for (const [name, args] of Object.entries(EVERY_TOOL)) {
-      const text = await misconfigured.call(name as ToolName, args);
+      const text = await misconfigured.call(name as ToolName, args, toolContext(project()));
       expect({ name, text }).toEqual({ name, text: expect.stringMatching(/^opencode-worker plugin is misconfigured: /) });
       expect(text).toContain(problem);
     }

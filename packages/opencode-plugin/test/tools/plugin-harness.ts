@@ -18,11 +18,12 @@ export type ToolName =
   | "worker_get_metrics"
   | "worker_stream_job"
   | "worker_get_stream_url"
-  | "worker_subscribe_stream";
+  | "worker_subscribe_stream"
+  | "bash";
 
 export interface MetadataCall {
   title?: string;
-  metadata?: { jobId?: string; state?: string; output?: string };
+  metadata?: { jobId?: string; state?: string; output?: string; description?: string };
 }
 
 /** One tool call's context: abort it with `controller`, read its live progress in `metadata`. */
@@ -32,15 +33,16 @@ export interface RecordedContext {
   metadata: MetadataCall[];
 }
 
-export function toolContext(): RecordedContext {
+/** `directory` is opencode's project directory (the one it runs in); the test's cwd unless given. */
+export function toolContext(directory = process.cwd()): RecordedContext {
   const controller = new AbortController();
   const metadata: MetadataCall[] = [];
   const context: ToolContext = {
     sessionID: "ses_tools_test",
     messageID: "msg_tools_test",
     agent: "build",
-    directory: process.cwd(),
-    worktree: process.cwd(),
+    directory,
+    worktree: directory,
     abort: controller.signal,
     metadata: (input) => metadata.push(input as MetadataCall),
     ask: async () => {},
