@@ -23,3 +23,5 @@ export { WorkerError } from "./worker-error.js";
 export type { WorkerErrorCode, WorkerErrorContext } from "./worker-error.js";
 export { decodeStatusDetails, encodeStatusDetails, ERROR_DOMAIN, STATUS_DETAILS_KEY } from "./status-details.js";
 export type { StatusDetails } from "./status-details.js";
+export { compileGlob, GlobSyntaxError } from "./glob-match.js";
+export type { GlobMatcher } from "./glob-match.js";

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import {
   CollectRequest,
   CollectResponse,
   DispatchRequest,
+  FindMissingBlobsRequest,
   GetMetricsRequest,
   JobState,
   ListSessionsRequest,
@@ -16,9 +18,11 @@ import {
   NetworkPolicy,
   OutputStream,
   ReadArtifactRequest,
+  ReadBlobRequest,
   ReadOutputRequest,
   StatusRequest,
   StreamJobRequest,
+  UploadBlobsRequest,
   type JobSpec,
 } from "@opencode-worker/shared";
 import { startBinWorker, type BinWorker } from "./bin-harness.js";
@@ -104,6 +108,8 @@ interface Field {
 const LIMITS: Schema = { 1: "double", 2: "varint", 3: "varint", 4: "varint", 5: "varint", 6: "varint", 7: "varint" };
 const CONFIG: Schema = { 1: "string", 2: "string", 3: "string", 4: "varint", 5: "varint" };
 const mapEntry = (value: Kind): Schema => ({ 1: "string", 2: value });
+const DIGEST: Schema = { 1: "string", 2: "varint" };
+const WORKSPACE: Schema = { 1: { 1: "string", 2: DIGEST, 3: "varint", 4: "string" }, 2: "string" };
 const SPEC: Schema = {
   1: "string",
   2: "string",
@@ -116,6 +122,7 @@ const SPEC: Schema = {
   9: LIMITS,
   10: CONFIG,
   11: "string",
+  12: WORKSPACE,
 };
 
 const tag = (no: number, wt: number): Buffer => varint((BigInt(no) << 3n) | BigInt(wt));
@@ -213,8 +220,18 @@ function spec(r: Random): JobSpec {
     },
     config: { mode: "fuzz", provider: "p", model: "m", network: NetworkPolicy.NETWORK_POLICY_RESTRICTED, telemetry: r.chance(0.5) },
     artifacts: ["*.txt"],
+    workspace: {
+      entries: [
+        { path: "ws/c.txt", digest: BLOB_DIGEST, mode: 0o644, symlinkTarget: "" },
+        { path: "ws/link", digest: undefined, mode: 0, symlinkTarget: "c.txt" },
+      ],
+      remoteOnly: ["node_modules/**"],
+    },
   };
 }
+/** A blob uploaded before the run, so a workspace naming it and reads of it get past the store's lookup. */
+const BLOB = Buffer.from("fuzz blob content\n");
+const BLOB_DIGEST = { sha256: createHash("sha256").update(BLOB).digest("hex"), sizeBytes: String(BLOB.length) };
 const jobId = (r: Random): string => (r.chance(0.8) ? DONE_JOB : r.pick(["fuzz-missing", "01a22e51-44fa-7000-8000-000000000000", ""]));
 const stream = (r: Random): OutputStream => (r.chance(0.5) ? OutputStream.OUTPUT_STREAM_STDOUT : OutputStream.OUTPUT_STREAM_STDERR);
 
@@ -247,6 +264,16 @@ const RPCS: Record<string, { schema: Schema; valid: (r: Random) => Uint8Array }>
   ReadOutput: {
     schema: { 1: "string", 2: "varint", 3: "varint" },
     valid: (r) => ReadOutputRequest.encode({ jobId: jobId(r), stream: stream(r), offset: String(r.int(3)) }).finish(),
+  },
+  FindMissingBlobs: { schema: { 1: DIGEST }, valid: () => FindMissingBlobsRequest.encode({ blobs: [BLOB_DIGEST] }).finish() },
+  // One message of the client stream: the whole blob.
+  UploadBlobs: {
+    schema: { 1: DIGEST, 2: "varint", 3: "bytes" },
+    valid: () => UploadBlobsRequest.encode({ digest: BLOB_DIGEST, offset: "0", data: BLOB }).finish(),
+  },
+  ReadBlob: {
+    schema: { 1: DIGEST, 2: "varint" },
+    valid: (r) => ReadBlobRequest.encode({ digest: BLOB_DIGEST, offset: String(r.int(3)) }).finish(),
   },
 };
 
@@ -478,6 +505,7 @@ describeSandbox("malformed requests to every RPC", () => {
     ]);
     raw = new Client(worker.address, credentials.createInsecure());
     health = new HealthClient(worker.address);
+    expect(await rawCall(raw, "UploadBlobs", Buffer.from(RPCS.UploadBlobs!.valid(new Random(() => 0))))).toMatchObject({ code: status.OK });
     const command = 'echo out; echo err >&2; echo artifact > "$OPENCODE_OUTPUT_DIR/a.txt"';
     const dispatched = await rawCall(
       raw,

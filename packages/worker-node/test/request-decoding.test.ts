@@ -32,6 +32,17 @@ const bytesField = (number: number, payload: Buffer | string) => {
 const limitsField = (number: number) => (value: bigint) =>
   bytesField(1, Buffer.concat([bytesField(2, "true"), bytesField(9, varintField(number, value))]));
 const JOB_LIMITS = { memory_bytes: 2, timeout_ms: 3, max_output_bytes: 4, max_disk_bytes: 6, idle_timeout_ms: 7 } as const;
+// BlobDigest { sha256 = 1; size_bytes = 2 }; JobSpec { workspace = 12 }, Workspace { entries = 1 }, WorkspaceEntry { path = 1; digest = 2 }
+const SHA256 = "0".repeat(64);
+const digest = (size: bigint) => Buffer.concat([bytesField(1, SHA256), varintField(2, size)]);
+const workspaceField = (value: bigint) =>
+  bytesField(
+    1,
+    Buffer.concat([
+      bytesField(2, "true"),
+      bytesField(12, bytesField(1, Buffer.concat([bytesField(1, "a.txt"), bytesField(2, digest(value))]))),
+    ]),
+  );
 
 /**
  * Every 64-bit field a request can carry, by RPC and path from the request message, with a request
@@ -42,6 +53,32 @@ const CASES: Array<{ rpc: string; path: string; named: string; request: (value: 
   ...Object.entries(JOB_LIMITS).flatMap(([name, number]) =>
     ["Dispatch", "StreamJob"].map((rpc) => ({ rpc, path: `spec.limits.${name}`, named: `limits.${name}`, request: limitsField(number) })),
   ),
+  ...["Dispatch", "StreamJob"].map((rpc) => ({
+    rpc,
+    path: "spec.workspace.entries.digest.size_bytes",
+    named: "workspace.entries[0].digest.size_bytes",
+    request: workspaceField,
+  })),
+  { rpc: "FindMissingBlobs", path: "blobs.size_bytes", named: "blobs[0].size_bytes", request: (value) => bytesField(1, digest(value)) },
+  { rpc: "ReadBlob", path: "digest.size_bytes", named: "digest.size_bytes", request: (value) => bytesField(1, digest(value)) },
+  {
+    rpc: "ReadBlob",
+    path: "offset",
+    named: "offset",
+    request: (value) => Buffer.concat([bytesField(1, digest(1n)), varintField(2, value)]),
+  },
+  {
+    rpc: "UploadBlobs",
+    path: "digest.size_bytes",
+    named: "digest.size_bytes",
+    request: (value) => Buffer.concat([bytesField(1, digest(value)), bytesField(3, "x")]),
+  },
+  {
+    rpc: "UploadBlobs",
+    path: "offset",
+    named: "offset",
+    request: (value) => Buffer.concat([bytesField(1, digest(1n)), varintField(2, value), bytesField(3, "x")]),
+  },
   {
     rpc: "StreamJob",
     path: "after_seq",

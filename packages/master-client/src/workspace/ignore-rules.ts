@@ -1,10 +1,9 @@
 /**
  * What a manifest leaves out: paths `.gitignore` files ignore (the root's and nested ones, with
- * git's precedence: the deepest file with a rule for a path decides) and paths under a remote-only glob.
+ * git's precedence: the deepest file with a rule for a path decides).
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import ignore, { type Ignore } from "ignore";
-import { invalid } from "../validate.js";
 
 /** The `.gitignore` rules in force in one directory: its own file's, then its parents'. */
 export class GitignoreRules {
@@ -17,13 +16,17 @@ export class GitignoreRules {
 
   static readonly none = new GitignoreRules("", undefined, undefined);
 
-  /** The rules inside `dir` (relative to the root), adding its `.gitignore` when it has one. */
-  async enter(dir: string, absoluteDir: string): Promise<GitignoreRules> {
-    const text = await readFile(`${absoluteDir}/.gitignore`, "utf8").catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT" || error.code === "ENOTDIR" || error.code === "EISDIR") return undefined;
+  /** The rules inside `dir` (relative to the root), adding its `.gitignore` (which the caller saw listed). */
+  enter(dir: string, absoluteDir: string): GitignoreRules {
+    let text: string;
+    try {
+      text = readFileSync(`${absoluteDir}/.gitignore`, "utf8");
+    } catch (error) {
+      // Gone since the listing, or a directory named .gitignore: no rules.
+      if (["ENOENT", "ENOTDIR", "EISDIR"].includes((error as NodeJS.ErrnoException).code ?? "")) return this;
       throw error;
-    });
-    return text === undefined ? this : new GitignoreRules(dir, ignore().add(text), this);
+    }
+    return new GitignoreRules(dir, ignore().add(text), this);
   }
 
   /** Whether `path` (relative to the root; a directory's with a trailing '/') is ignored. */
@@ -36,22 +39,4 @@ export class GitignoreRules {
     }
     return false;
   }
-}
-
-/**
- * A matcher for remote-only globs (`JobSpec.artifacts`' syntax: `*`, `?`, `[a-z]`, `**` as a whole
- * segment), anchored at the root as the worker matches them. Built on gitignore rules, which read
- * those the same way once anchored; braces (`{a,b}`) have no gitignore form and are refused rather
- * than matched differently from the worker.
- */
-export function remoteOnlyMatcher(patterns: readonly string[]): (path: string) => boolean {
-  if (patterns.length === 0) return () => false;
-  const rules = ignore();
-  for (const [index, pattern] of patterns.entries()) {
-    if (pattern === "" || pattern.startsWith("/") || pattern.startsWith("!") || /[{}]/.test(pattern)) {
-      throw invalid(`remoteOnly[${index}]`, "a relative glob without braces, like node_modules/**", pattern);
-    }
-    rules.add(`/${pattern}`);
-  }
-  return (path) => rules.ignores(path);
 }

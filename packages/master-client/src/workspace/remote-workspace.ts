@@ -108,8 +108,11 @@ export class RemoteWorkspace {
     const missing = new Set((await this.#client.findMissingBlobs([...digests.values()], { signal })).map(digestKey));
 
     // A remote-only content the worker evicted cannot be sent from here: the entry is dropped and forgotten.
-    const kept = remembered.filter((entry) => !("sha256" in entry && missing.has(digestKey(entry))));
-    for (const entry of remembered) if (!kept.includes(entry)) this.#remoteOnly.delete(entry.path);
+    const kept = remembered.filter((entry) => {
+      const evicted = "sha256" in entry && missing.has(digestKey(entry));
+      if (evicted) this.#remoteOnly.delete(entry.path);
+      return !evicted;
+    });
 
     const uploads = new Map<string, LocalFile>();
     for (const file of local.files) if (missing.has(digestKey(file))) uploads.set(digestKey(file), file);

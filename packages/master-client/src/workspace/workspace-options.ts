@@ -1,5 +1,5 @@
 import { readBoolean, readObject, readPositiveInteger, readStringArray } from "../validate.js";
-import { remoteOnlyMatcher } from "./ignore-rules.js";
+import { remoteOnlyMatcher } from "./remote-only.js";
 
 export interface WorkspaceOptions {
   /**

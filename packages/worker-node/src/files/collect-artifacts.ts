@@ -1,3 +1,4 @@
+import { compileGlob } from "@opencode-worker/shared";
 import { createHash } from "node:crypto";
 import {
   closeSync,
@@ -18,7 +19,6 @@ import { join } from "node:path";
 import { errnoCode } from "../config/errno-code.js";
 import { DirectoryCursor, kindOf, type Directory } from "./directory-cursor.js";
 import { EventLoopPacer } from "./event-loop-pacer.js";
-import { compileGlob } from "./glob-match.js";
 
 /**
  * COLLECT's read of a hostile job's outputs. Called only once the job's whole process tree is dead, so
@@ -77,7 +77,7 @@ export interface CollectedArtifacts {
 }
 
 export interface CollectOptions {
-  /** Glob patterns (files/glob-match.ts); empty selects every regular file. */
+  /** Glob patterns (shared/src/glob-match.ts); empty selects every regular file. */
   readonly patterns: readonly string[];
   /** session.max_artifacts */
   readonly maxArtifacts: number;

@@ -1,5 +1,5 @@
+import { compileGlob, GlobSyntaxError } from "@opencode-worker/shared";
 import { invalidArgument } from "../errors.js";
-import { compileGlob, GlobSyntaxError } from "../files/glob-match.js";
 import type { ValidatedFile } from "../files/write-inputs.js";
 
 /**
@@ -86,7 +86,7 @@ export function validateInputFiles(
 
 /**
  * `artifacts` (or another list of glob patterns named `field`, e.g. `workspace.remote_only`): glob
- * patterns relative to the output dir (see files/glob-match.ts). The same path rules apply, so no
+ * patterns relative to the output dir (see shared/src/glob-match.ts). The same path rules apply, so no
  * pattern can reach outside; "./" prefixes are dropped. Returns the normalised patterns.
  */
 export function validateArtifactPatterns(patterns: readonly string[], field = "artifacts"): string[] {

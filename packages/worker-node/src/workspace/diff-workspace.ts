@@ -1,10 +1,9 @@
 import { closeSync, constants, openSync, opendirSync, readSync, readlinkSync, type Dir, type Dirent } from "node:fs";
-import { ChangeKind, EntryType, type WorkspaceChange, type WorkspaceChanges } from "@opencode-worker/shared";
+import { ChangeKind, compileGlob, EntryType, type WorkspaceChange, type WorkspaceChanges } from "@opencode-worker/shared";
 import { sameDigest, type Digest } from "../blobs/digest.js";
 import { errnoCode } from "../config/errno-code.js";
 import { DirectoryCursor, type Directory } from "../files/directory-cursor.js";
 import { EventLoopPacer } from "../files/event-loop-pacer.js";
-import { compileGlob } from "../files/glob-match.js";
 import { identityOf, type FileIdentity } from "./materialize-workspace.js";
 import type { ManifestEntry } from "./validate-workspace.js";
 import type { ScopedBlobs } from "./workspace-blobs.js";

@@ -1,5 +1,5 @@
 /**
- * Glob patterns for artifact selection, matched against relative '/'-separated paths.
+ * Glob patterns (artifact selection, remote-only workspace paths), matched against relative '/'-separated paths.
  *
  * - `*` any run of characters within one segment, `?` one character, `[a-z]` / `[!a-z]` a class;
  * - `**` as a whole segment: zero or more segments (`dist/**` is everything under dist);
