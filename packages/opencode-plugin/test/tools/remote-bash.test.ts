@@ -6,9 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "@jest/globals";
-import { startTestWorker, type TestWorker } from "../../../worker-node/test/harness.js";
+import { eventually, startTestWorker, type TestWorker } from "../../../worker-node/test/harness.js";
 import { freeUidBase } from "../../../worker-node/test/isolation/sandbox-harness.js";
 import { describeSandbox } from "../../../worker-node/test/support/conditions.js";
+import { processesRunning } from "../support/processes.js";
 import { type LoadedPlugin, loadPlugin, toolContext } from "./plugin-harness.js";
 
 /** Slot uids a worker uses from its base on: one per concurrent job, far fewer than this. */
@@ -37,6 +38,10 @@ describeSandbox("the remote bash tool", () => {
   });
   afterEach(() => rmSync(project, { recursive: true, force: true }));
 
+  const cancelledJobs = async (): Promise<number> =>
+    (await worker.client.metrics()).outcomes
+      .filter((outcome) => outcome.state === "cancelled")
+      .reduce((sum, outcome) => sum + outcome.count, 0);
   const bash = (args: Record<string, unknown>, recorded = toolContext(project)): Promise<string> => plugin.call("bash", args, recorded);
 
   it("runs the command in the sandbox over the project, applies its changes locally, and uploads nothing the second time", async () => {
@@ -89,6 +94,23 @@ describeSandbox("the remote bash tool", () => {
   it("stops the command at the call's timeout, saying so", async () => {
     const text = await bash({ command: "echo started; sleep 30", timeout: 1000 });
     expect(text).toMatch(/^started\n\nthe command was stopped after exceeding its timeout of 1000 ms\./);
+  });
+
+  it("cancels the job when the tool call is stopped, applying nothing and leaving no process", async () => {
+    // A duration no other test uses, so the /proc scan finds this job's process and nothing else.
+    const sleep = "sleep 62.91";
+    const recorded = toolContext(project);
+    const cancelledBefore = await cancelledJobs();
+    const call = bash({ command: `echo started; touch before-abort; ${sleep}; touch after-sleep` }, recorded);
+    await eventually(() => recorded.metadata.some((update) => update.metadata?.output?.includes("started")));
+    expect(processesRunning("62.91").length).toBeGreaterThan(0);
+
+    recorded.controller.abort();
+    expect(await call).toBe("the command was cancelled: the tool call was stopped (no change was applied locally)");
+    await eventually(async () => (await cancelledJobs()) === cancelledBefore + 1);
+    expect(processesRunning("62.91")).toEqual([]);
+    expect(existsSync(join(project, "before-abort"))).toBe(false);
+    expect(existsSync(join(project, "old.txt"))).toBe(true);
   });
 
   it("registers no bash tool unless asked to", async () => {
