@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { credentials, status, type ServiceError } from "@grpc/grpc-js";
 import {
   ChangeKind,
@@ -12,6 +13,8 @@ import {
   type WorkspaceChange,
   type WorkspaceEntry,
 } from "@opencode-worker/shared";
+import type { BwrapDriver } from "../src/sandbox/bwrap/driver.js";
+import { WORKSPACE_MOUNT_SOURCE, type SlotTreeState } from "../src/sandbox/bwrap/mounts/workspace-overlay.js";
 import { startTestWorker, type TestWorker } from "./harness.js";
 import { describeSandbox } from "./support/conditions.js";
 
@@ -64,6 +67,14 @@ async function run(spec: Partial<JobSpec>): Promise<JobResult> {
   return new Promise((resolve, reject) =>
     raw.collect({ jobId, wait: true }, (error, response) => (error ? reject(error) : resolve(response!.result!))),
   );
+}
+
+/** The driver's record of the slot's lower tree the job ran on. */
+function slotTree(result: JobResult): SlotTreeState {
+  const uid = Number(/uid (\d+)/.exec(result.isolation)?.[1]);
+  const tree = (t.worker.isolation.driver as BwrapDriver).slotTrees.get(uid);
+  if (!tree) throw new Error(`no lower tree for uid ${uid} (${result.isolation})`);
+  return tree;
 }
 
 /** The fields a test compares. */
@@ -170,16 +181,54 @@ describeSandbox("a job over a workspace", () => {
     expect(second.workspaceChanges?.changes).toEqual([]);
   });
 
+  it("syncs the slot's tree: a repeat job copies nothing, sees the manifest as it was, never the previous job's changes", async () => {
+    const unique = `${Date.now()}-${Math.random()}`;
+    const workspace = {
+      entries: await upload({ a: `a ${unique}\n`, b: `b ${unique}\n`, "d/c": `c ${unique}\n` }, { b: 0o600 }),
+      remoteOnly: [],
+    };
+    const show = 'stat -c "%a %U %n" a b d d/c && cat a b d/c';
+    const first = await run({ command: `${show} && echo more >> a && chmod 644 b && rm -r d && mkdir d && ln -s a d/c`, workspace });
+    const file = (path: string, content: string) => ({
+      path,
+      kind: "CHANGE_KIND_MODIFIED",
+      type: "ENTRY_TYPE_FILE",
+      digest: digestOf(content).sha256,
+      mode: "644",
+      content,
+    });
+    expect(first.workspaceChanges?.changes.map(summary)).toEqual([
+      file("a", `a ${unique}\nmore\n`),
+      file("b", `b ${unique}\n`),
+      { path: "d/c", kind: "CHANGE_KIND_MODIFIED", type: "ENTRY_TYPE_SYMLINK", target: "a" },
+    ]);
+    const tree = slotTree(first);
+    expect(tree.lastCopied).toBe(3);
+
+    const second = await run({ command: show, workspace });
+    expect(slotTree(second)).toBe(tree);
+    expect(tree.lastCopied).toBe(0);
+    expect(second.stdout.toString()).toBe(first.stdout.toString());
+    expect(second.workspaceChanges?.changes).toEqual([]);
+    // The overlay went with the session.
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
+    expect(mounts.filter((line) => line.includes(t.baseDir) && line.includes(WORKSPACE_MOUNT_SOURCE))).toEqual([]);
+  }, 60_000);
+
   it("materializes and diffs 2,000 files / 20 MB in the session (PREPARE and COLLECT printed, not asserted)", async () => {
     const files: Record<string, Buffer> = {};
     for (let index = 0; index < 2000; index++) files[`d${index % 40}/f${index}`] = Buffer.alloc(10 * 1024, `${index}`);
     const workspace = { entries: await upload(files), remoteOnly: [] };
     const result = await run({ argv: ["true"], workspace });
     expect(result.workspaceChanges?.changes).toEqual([]);
+    const repeat = await run({ argv: ["true"], workspace });
+    expect(repeat.workspaceChanges?.changes).toEqual([]);
     const touched = await run({ command: "for f in d1/*; do echo >> $f; done", workspace });
     expect(touched.workspaceChanges?.changes).toHaveLength(50);
+    const phases = (r: JobResult) =>
+      `PREPARE ${r.metrics?.prepareMs} ms, COLLECT ${r.metrics?.collectMs} ms, DESTROY ${r.metrics?.destroyMs} ms`;
     console.info(
-      `2,000 files / 20 MB in the bwrap session: PREPARE ${result.metrics?.prepareMs} ms, COLLECT ${result.metrics?.collectMs} ms unchanged; ` +
+      `2,000 files / 20 MB in the bwrap session: first ${phases(result)}; repeat ${phases(repeat)}; ` +
         `50 files changed: COLLECT ${touched.metrics?.collectMs} ms`,
     );
   }, 60_000);

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import type { LowerTree } from "../workspace/sync-lower-tree.js";
 
 /**
  * How strongly jobs are isolated, strongest first. The config (which the sandbox does not import) declares
@@ -106,12 +107,29 @@ export interface PreparedSandbox {
   readonly owner?: { uid: number; gid: number };
   /** Limits this driver cannot enforce on this machine, one line each, e.g. "max_disk_bytes: not enforced (no tmpfs)". */
   readonly unenforcedLimits: string[];
+  /** Where the driver serves a workspace as an overlay of a per-slot tree; undefined: it is copied into workDir. */
+  readonly workspaceOverlay?: WorkspaceOverlay;
   /** Human description for results: "sandbox (bwrap, cgroup v1, uid 200001)" or "none (trusted, unsandboxed)". */
   readonly isolationLabel: string;
   /** Starts the one command of this session. Called at most once. */
   exec(spec: ExecSpec): SandboxProcess;
   /** Releases everything prepare made. Idempotent; never throws for a missing resource. */
   destroy(): Promise<void>;
+}
+
+/**
+ * A slot's lower tree, kept across the slot's sessions (one at a time), and the overlay of it at workDir
+ * (sandbox/bwrap/mounts/workspace-overlay.ts). destroy() unmounts the overlay.
+ */
+export interface WorkspaceOverlay {
+  /** The lower tree: only the worker reaches it, and only between the slot's jobs. */
+  readonly lowerDir: string;
+  /** What the lower tree holds; undefined when unknown (the next sync wipes it). */
+  held: LowerTree | undefined;
+  /** Files the last sync of this slot copied (0 for a repeat of the same manifest). */
+  lastCopied: number;
+  /** Mounts the overlay of lowerDir at workDir, and returns its upper dir: what the job changed. */
+  mount(): Promise<string>;
 }
 
 export interface ExecSpec {

@@ -82,8 +82,10 @@ export class Job {
   readonly artifacts = new Map<string, CollectedArtifact>();
   /** The workspace's blobs in the scope of the caller that dispatched it (pinned until the job ends), when it has a workspace. */
   workspaceBlobs: ScopedBlobs | undefined;
-  /** What PREPARE materialized: each file's identity, for COLLECT's comparison. */
+  /** What PREPARE materialized: each file's identity, for COLLECT's comparison (none in an overlay). */
   materialized: ReadonlyMap<string, FileIdentity> | undefined;
+  /** The upper dir of the work dir's overlay, when PREPARE mounted one: only what it holds can have changed. */
+  workspaceUpperDir: string | undefined;
   readonly done: Promise<JobResult>;
   private resolveDone!: (result: JobResult) => void;
   private readonly terminationListeners = new Set<(termination: Termination) => void>();

@@ -1,11 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChangeKind, EntryType, type WorkspaceChange } from "@opencode-worker/shared";
+import { describeWithPrerequisites } from "../../test/support/conditions.js";
 import { openTestBlobs, type TestBlobs } from "../../test/support/workspace-store.js";
+import { unmountSession } from "../sandbox/bwrap/mounts/session-mount.js";
+import { mountWorkspaceOverlay } from "../sandbox/bwrap/mounts/workspace-overlay.js";
 import { diffWorkspace, type DiffOptions } from "./diff-workspace.js";
 import { materializeWorkspace, type FileIdentity } from "./materialize-workspace.js";
 import type { ManifestEntry } from "./validate-workspace.js";
@@ -14,6 +17,8 @@ let blobs: TestBlobs;
 let dir: string;
 let workDir: string;
 let stored: number;
+/** Whether the work dir is an overlay of the materialized tree (the bwrap driver's) or the tree itself (a plain dir). */
+let overlay: boolean;
 beforeEach(async () => {
   blobs = await openTestBlobs();
   dir = await mkdtemp(join(tmpdir(), "diff-"));
@@ -22,6 +27,7 @@ beforeEach(async () => {
   stored = 0;
 });
 afterEach(async () => {
+  if (overlay) await unmountSession(workDir);
   await rm(dir, { recursive: true, force: true });
   await blobs.remove();
 });
@@ -34,11 +40,15 @@ async function workspace(files: Record<string, string>, links: Record<string, st
   for (const [path, content] of Object.entries(files)) entries.push({ kind: "file", path, digest: await blobs.put(content), mode: 0o644 });
   for (const [path, target] of Object.entries(links)) entries.push({ kind: "link", path, target });
   entries.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const identities: ReadonlyMap<string, FileIdentity> = await materializeWorkspace(workDir, entries, blobs.blobs);
+  const lower = join(dir, "lower");
+  await mkdir(lower);
+  const identities: ReadonlyMap<string, FileIdentity> = await materializeWorkspace(overlay ? lower : workDir, entries, blobs.blobs);
+  const upperDir = overlay ? await mountWorkspaceOverlay(lower, workDir, join(dir, "overlay"), { uid: 0, gid: 0 }) : undefined;
   return (options: Partial<DiffOptions> = {}) =>
     diffWorkspace(workDir, {
+      ...(upperDir !== undefined && { upperDir }),
       manifest: entries,
-      identities,
+      identities: upperDir === undefined ? identities : new Map(),
       remoteOnly: [],
       blobs: {
         storeFile: (path) => {
@@ -65,7 +75,22 @@ const summary = (change: WorkspaceChange) => ({
   ...(change.remoteOnly && { remoteOnly: true }),
 });
 
-describe("diffWorkspace", () => {
+describe("diffWorkspace over a plain dir (a full walk)", () => {
+  beforeAll(() => {
+    overlay = false;
+  });
+  diffSuite();
+});
+
+// The bwrap driver's work dir: an overlay of the slot's tree, compared by what its upper dir holds.
+describeWithPrerequisites("diffWorkspace over an overlay (what upper holds)", process.getuid?.() === 0 ? [] : ["not root"], () => {
+  beforeAll(() => {
+    overlay = true;
+  });
+  diffSuite();
+});
+
+function diffSuite(): void {
   it("reports nothing for an untouched tree, without reading a file", async () => {
     const diff = await workspace({ a: "a", "d/b": "b", "d/e/c": "c" }, { l: "a" });
     expect(await diff()).toEqual({ changes: [], truncated: false, truncatedReason: "" });
@@ -119,6 +144,52 @@ describe("diffWorkspace", () => {
     // What a change names is in the store: the client reads it with ReadBlob.
     const added = changes.find((change) => change.path === "new")!;
     expect(await readFile(blobs.blobs.pathOf({ sha256: added.digest!.sha256, sizeBytes: 5 }), "utf8")).toBe("added");
+  });
+
+  it("reports a shell's renames, replacements, copied-up and hard-linked files exactly (the same list over both work dirs)", async () => {
+    const diff = await workspace({
+      append: "a\n",
+      chmod: "c",
+      linked: "l",
+      "mv/one": "1",
+      "mv/sub/two": "2",
+      "redo/old": "o",
+      "to-file/x": "x",
+      "to-link": "t",
+      "kept/k": "k",
+    });
+    execFileSync(
+      "sh",
+      [
+        "-c",
+        "echo b >> append && chmod 600 chmod && ln linked hard && mv mv moved && rm -rf redo && mkdir redo && echo n > redo/new && " +
+          "rm -r to-file && echo f > to-file && rm to-link && ln -s kept to-link && mkfifo fifo",
+      ],
+      { cwd: workDir },
+    );
+    const file = (path: string, kind: string, content: string, mode = 0o644) => ({
+      path,
+      kind,
+      type: "ENTRY_TYPE_FILE",
+      sha256: sha256(content),
+      mode,
+      content,
+    });
+    expect((await diff()).changes.map(summary)).toEqual([
+      file("append", "CHANGE_KIND_MODIFIED", "a\nb\n"),
+      file("chmod", "CHANGE_KIND_MODIFIED", "c", 0o600),
+      { path: "fifo", kind: "CHANGE_KIND_ADDED", type: "ENTRY_TYPE_SPECIAL" },
+      file("hard", "CHANGE_KIND_ADDED", "l"),
+      file("moved/one", "CHANGE_KIND_ADDED", "1"),
+      file("moved/sub/two", "CHANGE_KIND_ADDED", "2"),
+      { path: "mv/one", kind: "CHANGE_KIND_DELETED", type: "ENTRY_TYPE_UNSPECIFIED" },
+      { path: "mv/sub/two", kind: "CHANGE_KIND_DELETED", type: "ENTRY_TYPE_UNSPECIFIED" },
+      file("redo/new", "CHANGE_KIND_ADDED", "n\n"),
+      { path: "redo/old", kind: "CHANGE_KIND_DELETED", type: "ENTRY_TYPE_UNSPECIFIED" },
+      file("to-file", "CHANGE_KIND_ADDED", "f\n"),
+      { path: "to-file/x", kind: "CHANGE_KIND_DELETED", type: "ENTRY_TYPE_UNSPECIFIED" },
+      { path: "to-link", kind: "CHANGE_KIND_MODIFIED", type: "ENTRY_TYPE_SYMLINK", target: "kept" },
+    ]);
   });
 
   it("never follows a link the job planted: a link to a directory is one change, not what it points to", async () => {
@@ -219,4 +290,4 @@ describe("diffWorkspace", () => {
       `diff 2,000 files / 20 MB in ${tmpdir()}: untouched ${untouchedMs.toFixed(1)} ms, all rewritten ${rewrittenMs.toFixed(1)} ms`,
     );
   });
-});
+}

@@ -9,6 +9,11 @@ import type { ManifestEntry } from "./validate-workspace.js";
 import type { ScopedBlobs } from "./workspace-blobs.js";
 
 export interface DiffOptions {
+  /**
+   * When the work dir is an overlay of a tree holding exactly the manifest (mounted with redirect_dir=off,
+   * sandbox/bwrap/mounts/workspace-overlay.ts): its upper dir. Only what upper holds is compared then.
+   */
+  readonly upperDir?: string;
   /** The validated manifest the work dir was materialized from. */
   readonly manifest: readonly ManifestEntry[];
   /** Each materialized file's identity once it was ready (materialize-workspace.ts). */
@@ -47,17 +52,31 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * beyond any (or at a name that is not UTF-8, which no proto string can carry) the list is
  * `truncated` with the reason, and deletions are reported only when the whole tree was seen.
  * Sorted by path.
+ *
+ * Over an overlay (`upperDir`), the work dir is walked as it is (merged), each of its directories beside the
+ * same one in upper: an entry upper lacks comes from the lower tree at the same path, which holds exactly the
+ * manifest, so it is unchanged without an lstat, and a directory upper lacks is unchanged whole and not
+ * entered. An entry upper holds is compared as above; a manifest entry the merged view lacks (a whiteout, an
+ * opaque directory) is DELETED, found from the merged view alone, never from overlayfs' xattrs.
  */
 export async function diffWorkspace(workDir: string, options: DiffOptions): Promise<WorkspaceChanges> {
   const differ = new Differ(options);
-  await differ.walk(workDir);
+  await differ.walk(workDir, options.upperDir);
   return differ.result();
+}
+
+/** A directory of the walk, and the same one in the overlay's upper dir when there is one. */
+interface Pending {
+  readonly merged: Directory;
+  readonly upper?: Directory;
 }
 
 class Differ {
   private readonly changes: WorkspaceChange[] = [];
   private readonly manifest: ReadonlyMap<string, ManifestEntry>;
   private readonly seen = new Set<string>();
+  /** Directories the overlay's upper dir lacks: the lower tree's, all they hold unchanged. */
+  private readonly unchangedDirectories = new Set<string>();
   private readonly remoteOnly: ((path: string) => boolean)[];
   private readonly pacer = new EventLoopPacer();
   private visited = 0;
@@ -72,7 +91,9 @@ class Differ {
   result(): WorkspaceChanges {
     // Only a whole walk tells a deletion from a path the walk never reached.
     if (this.truncatedReason === undefined) {
-      for (const entry of this.options.manifest) if (!this.seen.has(entry.path)) this.add(entry.path, ChangeKind.CHANGE_KIND_DELETED, {});
+      for (const entry of this.options.manifest) {
+        if (!this.seen.has(entry.path) && !this.inUnchangedDirectory(entry.path)) this.add(entry.path, ChangeKind.CHANGE_KIND_DELETED, {});
+      }
     }
     return {
       changes: this.changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
@@ -81,22 +102,32 @@ class Differ {
     };
   }
 
-  async walk(workDir: string): Promise<void> {
+  async walk(workDir: string, upperDir: string | undefined): Promise<void> {
     let cursor: DirectoryCursor;
+    let upper: DirectoryCursor | undefined;
     try {
       cursor = DirectoryCursor.open(workDir);
     } catch (error) {
       return this.truncate(`the work dir cannot be read (${errnoCode(error)}): the job replaced it`);
     }
     try {
-      const pending = [cursor.directory];
-      for (let directory = pending.pop(); directory !== undefined && !this.isTruncated(); directory = pending.pop()) {
-        const refusal = cursor.moveTo(directory);
+      if (upperDir !== undefined) upper = DirectoryCursor.open(upperDir);
+    } catch (error) {
+      cursor.close();
+      return this.truncate(`the work dir's upper dir cannot be read (${errnoCode(error)})`);
+    }
+    try {
+      const pending: Pending[] = [{ merged: cursor.directory, ...(upper && { upper: upper.directory }) }];
+      for (let next = pending.pop(); next !== undefined && !this.isTruncated(); next = pending.pop()) {
+        const directory = next.merged;
+        const refusal = cursor.moveTo(directory) ?? (next.upper && upper?.moveTo(next.upper));
         if (refusal !== undefined) {
           this.truncate(`${directory.path}: ${refusal}`);
           break;
         }
-        const subdirectories: Directory[] = [];
+        // Names as latin1, which keeps every byte: the keys of what upper holds in this directory.
+        const changed = upper && new Set(this.entries(upper).map((entry) => entry.name.toString("latin1")));
+        const subdirectories: Pending[] = [];
         for (const entry of this.entries(cursor)) {
           if (this.isTruncated()) break;
           if (++this.visited > this.options.maxEntries + this.options.maxChanges) {
@@ -109,10 +140,15 @@ class Differ {
           if (name === undefined) break;
           const path = directory.path === "" ? name : `${directory.path}/${name}`;
           if (this.manifest.has(path)) this.seen.add(path);
-          if (entry.isDirectory()) {
+          if (changed && !changed.has(entry.name.toString("latin1"))) {
+            if (entry.isDirectory()) this.unchangedDirectories.add(path);
+          } else if (entry.isDirectory()) {
             // A file or link that became a directory is gone as what it was.
             if (this.manifest.has(path)) this.add(path, ChangeKind.CHANGE_KIND_DELETED, {});
-            subdirectories.push({ path, name: entry.name, parent: directory });
+            subdirectories.push({
+              merged: { path, name: entry.name, parent: directory },
+              ...(next.upper && { upper: { path, name: entry.name, parent: next.upper } }),
+            });
           } else {
             await this.compare(path, cursor.inside(entry.name), entry);
           }
@@ -122,7 +158,16 @@ class Differ {
       }
     } finally {
       cursor.close();
+      upper?.close();
     }
+  }
+
+  /** Whether a directory on the way to `path` is one the overlay's upper dir lacks. */
+  private inUnchangedDirectory(path: string): boolean {
+    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
+      if (this.unchangedDirectories.has(path.slice(0, slash))) return true;
+    }
+    return false;
   }
 
   /** Records the change, if any, at `path` (not a directory): `full` reaches it from the cursor. */

@@ -31,6 +31,8 @@ const COPY_FLAGS = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
  * - modes are exactly the manifest's (sanitized at validation), whatever the worker's umask and the
  *   blob's own mode;
  * - all or nothing: on a failure everything this call created is removed again.
+ * `present` names directories already there, which are kept (a synced tree's: sync-lower-tree.ts, whose
+ * caller wipes the whole tree on a failure, since the rollback then leaves what was made inside them).
  * Nothing of the job runs during PREPARE, which is what makes resolving these paths safe (as for
  * write-inputs.ts). The calls are synchronous, paced (event-loop-pacer.ts): on the session's tmpfs a
  * copy is a few microseconds of kernel work, and a thread-pool round trip per call costs more than the copy.
@@ -43,24 +45,20 @@ export async function materializeWorkspace(
   entries: readonly ManifestEntry[],
   blobs: Pick<ScopedBlobs, "pathOf">,
   owner?: { readonly uid: number; readonly gid: number },
+  present: ReadonlySet<string> = new Set(),
 ): Promise<Map<string, FileIdentity>> {
   const identities = new Map<string, FileIdentity>();
   const created = new Set<string>();
   const pacer = new EventLoopPacer();
   let current = "";
   try {
-    const directories = new Set<string>();
-    for (const entry of entries) {
-      for (let slash = entry.path.indexOf("/"); slash !== -1; slash = entry.path.indexOf("/", slash + 1)) {
-        directories.add(entry.path.slice(0, slash));
-      }
-    }
     // Sorted, so every parent comes before what it holds.
-    for (const directory of [...directories].sort()) {
+    for (const directory of [...directoriesOf(entries)].sort()) {
+      if (present.has(directory)) continue;
       current = directory;
       const full = join(workDir, directory);
       mkdirSync(full, { mode: 0o700 });
-      noteCreated(created, directory);
+      noteCreated(created, directory, present);
       if (owner) lchownSync(full, owner.uid, owner.gid);
       chmodSync(full, 0o755);
       await pacer.pace();
@@ -70,7 +68,7 @@ export async function materializeWorkspace(
       current = entry.path;
       const full = join(workDir, entry.path);
       copyFileSync(blobs.pathOf(entry.digest), full, COPY_FLAGS);
-      noteCreated(created, entry.path);
+      noteCreated(created, entry.path, present);
       if (owner) lchownSync(full, owner.uid, owner.gid);
       chmodSync(full, entry.mode);
       identities.set(entry.path, identityOf(full));
@@ -81,7 +79,7 @@ export async function materializeWorkspace(
       current = entry.path;
       const full = join(workDir, entry.path);
       symlinkSync(entry.target, full);
-      noteCreated(created, entry.path);
+      noteCreated(created, entry.path, present);
       if (owner) lchownSync(full, owner.uid, owner.gid);
       await pacer.pace();
     }
@@ -93,16 +91,26 @@ export async function materializeWorkspace(
   return identities;
 }
 
+/** Every directory on the way to the entries. */
+export function directoriesOf(entries: Iterable<ManifestEntry>): Set<string> {
+  const directories = new Set<string>();
+  for (const { path } of entries) {
+    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) directories.add(path.slice(0, slash));
+  }
+  return directories;
+}
+
 /** An lstat (bigint, so nanoseconds and inode numbers are exact) of what is at `path`. */
 export function identityOf(path: string | Buffer): FileIdentity {
   const stats = lstatSync(path, { bigint: true });
   return { ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs, mode: stats.mode };
 }
 
-/** Remembers the top-level name of what was created, which a rollback removes with all it holds. */
-function noteCreated(created: Set<string>, path: string): void {
+/** Remembers the top-level name of what was created, which a rollback removes with all it holds (never one of `present`). */
+function noteCreated(created: Set<string>, path: string, present: ReadonlySet<string>): void {
   const slash = path.indexOf("/");
-  created.add(slash === -1 ? path : path.slice(0, slash));
+  const top = slash === -1 ? path : path.slice(0, slash);
+  if (!present.has(top)) created.add(top);
 }
 
 function failure(error: unknown, path: string): WorkerError {

@@ -1,13 +1,15 @@
 import { afterAll, expect, it } from "@jest/globals";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials } from "@grpc/grpc-js";
 import { FailedPreconditionError, WorkerClient } from "@opencode-worker/master-client";
 import { BIN, BIN_ENV } from "../bin-harness.js";
+import { WORKSPACE_MOUNT_SOURCE } from "../../src/sandbox/bwrap/mounts/workspace-overlay.js";
 import { eventually, startTestWorker } from "../harness.js";
 import { HealthClient } from "../health-client.js";
 import { describeSandbox } from "../support/conditions.js";
@@ -39,7 +41,15 @@ describeSandbox("crash recovery and the isolation probe", () => {
       }
     }
     const client = await WorkerClient.connect({ address });
-    const job = await client.dispatch({ command: "echo up; sleep 1000" });
+    // With a workspace: the work dir is an overlay of the slot's tree, which the sweep must unmount and wipe.
+    const blob = join(baseDir, "blob");
+    await writeFile(blob, "in the tree\n");
+    const digest = { sha256: createHash("sha256").update("in the tree\n").digest("hex"), size: 12 };
+    await client.uploadBlobs([{ path: blob, ...digest }]);
+    const job = await client.dispatch({
+      command: "echo up; sleep 1000",
+      workspace: { entries: [{ path: "f", ...digest, mode: 0o644 }] },
+    });
     let up = false;
     job.onStdout(() => (up = true), { onError: () => {} });
     await eventually(() => up);
@@ -53,12 +63,18 @@ describeSandbox("crash recovery and the isolation probe", () => {
     // The dead worker's per-slot view of the system files is mounted too.
     const slotViews = join(sessions, ".system", "slot-");
     expect(await readFile("/proc/self/mountinfo", "utf8")).toContain(slotViews);
+    const overlay = `${sessionDir}/work rw,nosuid,nodev,relatime - overlay ${WORKSPACE_MOUNT_SOURCE} `;
+    expect(await readFile("/proc/self/mountinfo", "utf8")).toContain(overlay);
+    expect(await readdir(join(sessions, ".workspaces"))).toEqual([`slot-${uidBase}`]);
 
     const next = await startSandboxWorker({ session: { base_dir: sessions }, security: { sandbox_uid_base: uidBase } });
     try {
       expect((await readdir(sessions)).filter((name) => name.startsWith("session-"))).toEqual([]);
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(sessionDir);
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(slotViews);
+      expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(overlay);
+      // The lower trees went too: nothing this worker holds says what they contained.
+      expect(await readdir(join(sessions, ".workspaces")).catch(() => [])).toEqual([]);
       const cgroups = execFileSync(
         "find",
         ["/sys/fs/cgroup", "-ignore_readdir_race", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`],

@@ -1,8 +1,9 @@
+import { mkdirSync } from "node:fs";
 import { mkdir, rmdir } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { WorkerError } from "../../errors.js";
 import { openCgroups, type CgroupManager, type KillMethod } from "../cgroup/index.js";
-import type { PreparedSandbox, SandboxDriver, SandboxSessionSpec } from "../driver.js";
+import { sessionPaths, type PreparedSandbox, type SandboxDriver, type SandboxSessionSpec } from "../driver.js";
 import { pidsWithUidIn, trySignal } from "../proc-scan.js";
 import { assertSessionDir, createSubdirs, ensureBaseDir, listSessionDirs, removeTree } from "../session-layout.js";
 import { assertSandboxableSessionDir, systemMountArgs } from "./args.js";
@@ -11,6 +12,13 @@ import { findLauncher } from "./launcher.js";
 import type { OpenNetworkTools } from "./open-network.js";
 import { mountSessionTmpfs, sessionMountsUnder, unmountSession } from "./mounts/session-mount.js";
 import { SystemView } from "./mounts/system-view.js";
+import {
+  probeWorkspaceOverlay,
+  SessionWorkspaceOverlay,
+  workspaceMountsUnder,
+  workspacesDir,
+  type SlotTreeState,
+} from "./mounts/workspace-overlay.js";
 import { describeSeccompPolicy, seccompProgram } from "./seccomp/index.js";
 import { baseDirTag, sessionCgroupName } from "./session-cgroup-name.js";
 import { BwrapSession, type BwrapSessionConfig } from "./session.js";
@@ -39,10 +47,12 @@ export interface BwrapDriverOptions {
   systemView?: SystemView;
   /** What connects network OPEN jobs to the outside world, or why they are refused. @default refused */
   openNetwork?: OpenNetworkTools | string;
+  /** Serve workspaces as overlays of per-slot trees (mounts/workspace-overlay.ts); with tmpfs storage only. @default false */
+  workspaceOverlays?: boolean;
 }
 
 /** Options of the driver as the probe builds it: cgroups opened and the seccomp program compiled for it. */
-export interface CreateBwrapDriverOptions extends Omit<BwrapDriverOptions, "cgroups" | "seccomp" | "systemView"> {
+export interface CreateBwrapDriverOptions extends Omit<BwrapDriverOptions, "cgroups" | "seccomp" | "systemView" | "workspaceOverlays"> {
   /** session.base_dir: where the per-slot system view lives; without it the host's paths are bound. */
   baseDir?: string;
   /** The driver's cgroup, under the worker's own in each hierarchy. @default opencode-worker */
@@ -76,12 +86,22 @@ export async function createBwrapDriver(options: CreateBwrapDriverOptions): Prom
     });
     details.push(systemView.description);
   }
+  let workspaceOverlays = false;
+  if (options.baseDir !== undefined && (options.storage ?? "tmpfs") === "tmpfs") {
+    const refusal = await probeWorkspaceOverlay(options.baseDir);
+    workspaceOverlays = refusal === undefined;
+    details.push(
+      refusal === undefined
+        ? "workspaces: an overlay of a per-slot tree (a repeat manifest copies nothing)"
+        : `workspaces: copied into each session (the overlay cannot be mounted: ${refusal})`,
+    );
+  }
   details.push(
     typeof options.openNetwork === "object"
       ? `network OPEN: a namespace of its own, connected by ${options.openNetwork.slirp4netns} (no host loopback, host addresses or 169.254.0.0/16)`
       : `network OPEN refused: ${options.openNetwork ?? "not configured"}`,
   );
-  return { driver: new BwrapDriver({ ...options, cgroups, seccomp, systemView }), details };
+  return { driver: new BwrapDriver({ ...options, cgroups, seccomp, systemView, workspaceOverlays }), details };
 }
 
 /**
@@ -100,12 +120,17 @@ export class BwrapDriver implements SandboxDriver {
   readonly systemView: SystemView | undefined;
   readonly openNetworkRefusal: string | undefined;
   private readonly storage: "tmpfs" | "directory";
+  private readonly workspaceOverlays: boolean;
+  /** Each slot's lower tree, by uid: what it holds, for the next session of the slot (mounts/workspace-overlay.ts). */
+  readonly slotTrees = new Map<number, SlotTreeState>();
   /** Handed to every session: what they share, so a session needs nothing else of the driver. */
   private readonly sessionConfig: BwrapSessionConfig;
 
   constructor(options: BwrapDriverOptions) {
     this.cgroups = options.cgroups;
     this.storage = options.storage ?? "tmpfs";
+    // The upper dir lies in the session tmpfs.
+    this.workspaceOverlays = options.workspaceOverlays === true && this.storage === "tmpfs";
     this.slots = new UidSlots({ base: options.uidBase, lockDir: options.slotLockDir });
     this.systemView = options.systemView;
     const openNetwork = options.openNetwork ?? "network OPEN is not configured for this bwrap driver";
@@ -196,7 +221,21 @@ export class BwrapDriver implements SandboxDriver {
       cgroupResult.status === "fulfilled" ? cgroupResult.value : undefined,
       mounted,
       viewResult.value,
+      this.workspaceOverlays ? this.workspaceOverlay(spec.sessionDir, owner) : undefined,
     );
+  }
+
+  /** The session's overlay of its slot's lower tree, `<base>/.workspaces/slot-<uid>/tree`. */
+  private workspaceOverlay(sessionDir: string, owner: { uid: number; gid: number }): SessionWorkspaceOverlay {
+    const slotDir = join(workspacesDir(dirname(sessionDir)), `slot-${owner.uid}`);
+    let state = this.slotTrees.get(owner.uid);
+    if (!state) {
+      // Root 0700, once per slot: no job can reach the tree (synchronous: microseconds, see session-layout.ts).
+      mkdirSync(slotDir, { recursive: true, mode: 0o700 });
+      state = { held: undefined, lastCopied: 0 };
+      this.slotTrees.set(owner.uid, state);
+    }
+    return new SessionWorkspaceOverlay(state, join(slotDir, "tree"), sessionDir, sessionPaths(sessionDir).workDir, owner);
   }
 
   /**
@@ -221,6 +260,10 @@ export class BwrapDriver implements SandboxDriver {
         `killed ${strays.length} stray process(es) running as sandbox uids: ${strays.map((s) => `${s.pid}(uid ${s.uid})`).join(", ")}`,
       );
     }
+    // A session's workspace overlay lies in its tmpfs: it goes first.
+    for (const mount of await workspaceMountsUnder(baseDir)) {
+      lines.push(`${await unmountSession(mount)} ${mount}`);
+    }
     for (const mount of await sessionMountsUnder(baseDir)) {
       lines.push(`${await unmountSession(mount)} ${mount}`);
     }
@@ -228,6 +271,9 @@ export class BwrapDriver implements SandboxDriver {
       await removeTree(dir);
       lines.push(`removed session dir ${dir}`);
     }
+    // The lower trees: what they hold is unknown to this process.
+    this.slotTrees.clear();
+    await removeTree(workspacesDir(baseDir));
     if (this.systemView) lines.push(...(await this.systemView.sweep()));
     const freed = await this.slots.sweepStale();
     if (freed.length > 0) lines.push(`freed stale uid slot lock(s): ${freed.join(", ")}`);

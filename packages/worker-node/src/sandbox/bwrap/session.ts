@@ -1,6 +1,13 @@
 import { basename, dirname, join } from "node:path";
 import type { SessionCgroup } from "../cgroup/index.js";
-import { sessionPaths, type ExecSpec, type PreparedSandbox, type SandboxProcess, type SandboxSessionSpec } from "../driver.js";
+import {
+  sessionPaths,
+  type ExecSpec,
+  type PreparedSandbox,
+  type SandboxProcess,
+  type SandboxSessionSpec,
+  type WorkspaceOverlay,
+} from "../driver.js";
 import { removeTree } from "../session-layout.js";
 import { within } from "../../util/within.js";
 import { buildSandboxCommand, type SandboxTools } from "./args.js";
@@ -8,6 +15,7 @@ import { BwrapJob } from "./job.js";
 import type { SlotView } from "./mounts/system-view.js";
 import type { OpenNetworkTools } from "./open-network.js";
 import { unmountSession } from "./mounts/session-mount.js";
+import type { SessionWorkspaceOverlay } from "./mounts/workspace-overlay.js";
 import type { UidSlot } from "./uid-slots.js";
 
 /** What every session of one driver shares, fixed when the driver is built and handed to each session. */
@@ -53,6 +61,7 @@ export class BwrapSession implements PreparedSandbox {
     private readonly cgroup: SessionCgroup | undefined,
     private readonly mounted: boolean,
     private readonly view: SlotView,
+    private readonly workspace?: SessionWorkspaceOverlay,
   ) {
     const paths = sessionPaths(spec.sessionDir);
     this.sessionDir = paths.sessionDir;
@@ -65,6 +74,10 @@ export class BwrapSession implements PreparedSandbox {
     this.owner = { uid: slot.uid, gid: slot.gid };
     this.unenforcedLimits = [...config.unenforced];
     this.isolationLabel = `${config.baseLabel}, uid ${slot.uid})`;
+  }
+
+  get workspaceOverlay(): WorkspaceOverlay | undefined {
+    return this.workspace;
   }
 
   exec(exec: ExecSpec): SandboxProcess {
@@ -117,6 +130,9 @@ export class BwrapSession implements PreparedSandbox {
       const [cg, storage] = await Promise.allSettled([
         this.cgroup?.destroy(),
         (async () => {
+          // Before the tmpfs it lies in, and before the slot (and so its lower tree) goes to another session.
+          const overlayProblem = await this.workspace?.unmount();
+          if (overlayProblem !== undefined) problems.push(overlayProblem);
           if (this.mounted) {
             const result = await unmountSession(this.sessionDir);
             if (result === "failed") problems.push(`cannot unmount ${this.sessionDir}`);

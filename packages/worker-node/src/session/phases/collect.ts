@@ -36,6 +36,7 @@ export async function collectPhase(
   const manifest = job.spec.workspace;
   if (!manifest || !job.workspaceBlobs || !job.materialized) return collected;
   const workspaceChanges = await diffWorkspace(sandbox.workDir, {
+    ...(job.workspaceUpperDir !== undefined && { upperDir: job.workspaceUpperDir }),
     manifest: manifest.entries,
     identities: job.materialized,
     remoteOnly: manifest.remoteOnly,

@@ -3,15 +3,29 @@ import { join } from "node:path";
 import type { PreparedSandbox } from "../../sandbox/driver.js";
 import { writeInputs } from "../../files/write-inputs.js";
 import { materializeWorkspace } from "../../workspace/materialize-workspace.js";
+import { syncLowerTree } from "../../workspace/sync-lower-tree.js";
 import type { Job } from "../job.js";
 
 /**
  * PREPARE: the workspace, then the input files, into work/ (a manifest's paths and the files' are
- * disjoint, validation made sure), and the session's configuration as opencode.json.
+ * disjoint, validation made sure), and the session's configuration as opencode.json. Where the driver
+ * offers an overlay, the workspace is the slot's lower tree synced to the manifest (nothing copied for a
+ * repeat) and work/ its overlay, so the input files land in its upper dir as the job's own writes do.
  */
 export async function preparePhase(job: Job, sandbox: PreparedSandbox): Promise<void> {
   const { workspace } = job.spec;
-  if (workspace && job.workspaceBlobs) {
+  const overlay = sandbox.workspaceOverlay;
+  if (workspace && job.workspaceBlobs && overlay && sandbox.owner) {
+    const held = overlay.held;
+    // Unknown until the sync completes: a failure half-way makes the next sync wipe the tree.
+    overlay.held = undefined;
+    // The caller's identity names its blob scope (BlobStore.scopeOf): a tree never serves another caller.
+    const synced = await syncLowerTree(overlay.lowerDir, held, job.owner, workspace.entries, job.workspaceBlobs, sandbox.owner);
+    overlay.held = synced.tree;
+    overlay.lastCopied = synced.copied;
+    job.workspaceUpperDir = await overlay.mount();
+    job.materialized = new Map();
+  } else if (workspace && job.workspaceBlobs) {
     job.materialized = await materializeWorkspace(sandbox.workDir, workspace.entries, job.workspaceBlobs, sandbox.owner);
   }
   await writeInputs(sandbox.workDir, job.spec.files, sandbox.owner, job.spec.cwd);

@@ -78,7 +78,7 @@ const SYSTEM_FLAGS = MS.RDONLY | MS.NOSUID | MS.NODEV;
 const DEVICE_FLAGS = MS.RDONLY | MS.NOSUID;
 
 /** overlayfs splits lowerdir on ':' and the options on ','; a backslash escapes either. */
-function escapeLayer(path: string): string {
+export function escapeLayer(path: string): string {
   return path.replace(/[\\,:]/g, (c) => `\\${c}`);
 }
 
