@@ -8,6 +8,7 @@ import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import {
   decodeStatusDetails,
   decodeStreamJobResponse,
+  encodeUploadBlobsRequest,
   STATUS_DETAILS_KEY,
   type StatusDetails,
   WorkerServiceService,
@@ -30,10 +31,11 @@ interface MethodDefinition<Request, Response> {
   responseDeserialize(value: Buffer): Response;
 }
 
-/** The generated definitions, with StreamJob's responses read by the zero-copy hot path. */
+/** The generated definitions, with StreamJob's responses and UploadBlobs's chunks coded by the hot paths that copy their payload once. */
 const DEFINITIONS = {
   ...WorkerServiceService,
   streamJob: { ...WorkerServiceService.streamJob, responseDeserialize: decodeStreamJobResponse },
+  uploadBlobs: { ...WorkerServiceService.uploadBlobs, requestSerialize: encodeUploadBlobsRequest },
 };
 
 function definition<K extends Rpc>(rpc: K): MethodDefinition<RequestOf<K>, ResponseOf<K>> {

@@ -15,6 +15,7 @@ export * from "./generated/opencode/worker/v1/worker_service.pb.js";
 export * from "./generated/opencode/worker/v1/workspace.pb.js";
 export { contractFileDescriptors } from "./descriptor-files.js";
 export { decodeStreamJobResponse, encodeStreamJobResponse } from "./stream-job-codec.js";
+export { decodeUploadBlobsRequest, encodeUploadBlobsRequest } from "./upload-blobs-codec.js";
 export { formatBytes, parseByteSize } from "./units.js";
 export { JOB_ID_PATTERN, WORKER_SERVICE_NAME } from "./contract.js";
 export { uuidv7 } from "./uuidv7.js";

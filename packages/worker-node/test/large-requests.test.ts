@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
+import { connect, type Settings } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, credentials, status } from "@grpc/grpc-js";
@@ -51,3 +53,13 @@ it("answers a request near the receive limit from a busy client in time, after o
     clearInterval(busy);
   }
 }, 30_000);
+
+it("lets a client send 8 MiB on one stream before it waits for a WINDOW_UPDATE (UploadBlobs sends 1 MiB messages back to back)", async () => {
+  const session = connect(`http://${worker.address}`);
+  try {
+    const [settings] = (await once(session, "remoteSettings")) as [Settings];
+    expect(settings.initialWindowSize).toBe(8 * 1024 ** 2);
+  } finally {
+    session.destroy();
+  }
+});

@@ -165,6 +165,37 @@ describe("applyChanges", () => {
     expect(tree(root)).toEqual(["old.txt"]);
   });
 
+  it("reads up to 8 blobs at once, and applies nothing, with nothing left running, when one read fails", async () => {
+    writeFileSync(join(root, "old.txt"), "old");
+    const contents = Array.from({ length: 20 }, (_, index) => `blob ${index}`);
+    const changes = [
+      deleted("old.txt"),
+      ...contents.map((content, index) => ({ ...file(`dir/${index}.txt`, content), content: undefined })),
+    ];
+    let reading = 0;
+    let mostAtOnce = 0;
+    let readsAfterTheEnd = 0;
+    let ended = false;
+    const readBlob = async (digest: BlobDigest): Promise<Buffer> => {
+      reading += 1;
+      mostAtOnce = Math.max(mostAtOnce, reading);
+      // Slow enough for the others to start meanwhile; the failing one ends before the rest.
+      const content = contents.find((candidate) => sha(candidate) === digest.sha256)!;
+      await new Promise((resolve) => setTimeout(resolve, content === "blob 3" ? 5 : 50));
+      reading -= 1;
+      if (ended) readsAfterTheEnd += 1;
+      if (content === "blob 3") throw new Error("ReadBlob failed");
+      return Buffer.from(content);
+    };
+    await expect(applyChanges(changes, false, context({}, { readBlob }))).rejects.toThrow("ReadBlob failed");
+    ended = true;
+    expect(mostAtOnce).toBe(8);
+    expect(reading).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(readsAfterTheEnd).toBe(0);
+    expect(tree(root)).toEqual(["old.txt"]);
+  });
+
   it("applies nothing when a content does not match its digest", async () => {
     const forged = { ...file("a.txt", "claimed"), content: Buffer.from("forged!") };
     await expect(applyChanges([forged], false, context())).rejects.toMatchObject({ code: "INTERNAL" });

@@ -11,7 +11,11 @@ import { InternalError } from "../errors.js";
 import type { WorkspaceChange } from "../job-result.js";
 import type { BlobDigest } from "./blob-digest.js";
 import { entryKind, parentProblem, pathProblem, STAGING_PREFIX } from "./change-path.js";
+import { forEachBounded } from "./for-each-bounded.js";
 import type { HashCache } from "./hash-cache.js";
+
+/** ReadBlob calls and file writes in flight at once: enough to hide each one's round trip. */
+const PARALLEL_FILES = 8;
 
 /** What an apply did to the root. */
 export interface AppliedChanges {
@@ -54,12 +58,12 @@ export async function applyChanges(
   const plan = await planChanges(changes, context);
   const staged = await stage(plan.creations, context);
   for (const change of plan.deletions) await unlink(`${context.root}/${change.path}`);
-  for (const [index, change] of plan.creations.entries()) {
+  await forEachBounded(plan.creations, PARALLEL_FILES, async (change, index) => {
     const target = `${context.root}/${change.path}`;
     await mkdir(dirname(target), { recursive: true });
     await rename(`${staged}/${index}`, target);
     if (change.type === "file") context.cache.set(change.path, await lstat(target, { bigint: true }), change.sha256!);
-  }
+  });
   await rm(staged, { recursive: true, force: true });
   const pathsOf = (kind: WorkspaceChange["kind"]): string[] => plan.creations.filter((c) => c.kind === kind).map((c) => c.path);
   return {
@@ -89,12 +93,18 @@ async function planChanges(changes: readonly WorkspaceChange[], context: ApplyCo
   }
   const removed = new Set(local.filter((change) => change.kind === "deleted").map((change) => change.path));
   const created = new Set(local.filter((change) => change.kind !== "deleted").map((change) => change.path));
-  for (const change of local) {
+  // A few lstat calls each, so checked PARALLEL_FILES at a time; sorted in the list's order below.
+  const verdicts: Array<{ problem: string } | "apply" | "absent"> = [];
+  await forEachBounded(local, PARALLEL_FILES, async (change, index) => {
     const problem = (await parentProblem(context.root, change.path, removed)) ?? (await targetProblem(change, context.root, created));
-    if (problem !== undefined) plan.refused.push({ path: change.path, reason: problem });
-    else if (change.kind === "deleted") {
-      if ((await entryKind(`${context.root}/${change.path}`)) !== "none") plan.deletions.push(change);
-    } else plan.creations.push(change);
+    if (problem !== undefined) verdicts[index] = { problem };
+    else if (change.kind === "deleted" && (await entryKind(`${context.root}/${change.path}`)) === "none") verdicts[index] = "absent";
+    else verdicts[index] = "apply";
+  });
+  for (const [index, change] of local.entries()) {
+    const verdict = verdicts[index];
+    if (typeof verdict === "object") plan.refused.push({ path: change.path, reason: verdict.problem });
+    else if (verdict === "apply") (change.kind === "deleted" ? plan.deletions : plan.creations).push(change);
   }
   return plan;
 }
@@ -121,17 +131,16 @@ async function targetProblem(change: WorkspaceChange, root: string, created: Rea
 
 /**
  * Writes every new content into a fresh staging dir inside the root, named by index: checked
- * against its digest, with its mode. On any failure the staging dir is removed and the error thrown.
+ * against its digest, with its mode. Contents not inline are read PARALLEL_FILES at a time (one
+ * ReadBlob each, so a round trip each). On any failure the staging dir is removed once nothing
+ * writes into it any more, and the error thrown.
  */
 async function stage(creations: readonly WorkspaceChange[], context: ApplyContext): Promise<string> {
   const staged = await mkdtemp(`${context.root}/${STAGING_PREFIX}`);
   try {
-    for (const [index, change] of creations.entries()) {
+    await forEachBounded(creations, PARALLEL_FILES, async (change, index) => {
       const at = `${staged}/${index}`;
-      if (change.type === "symlink") {
-        await symlink(change.symlinkTarget!, at);
-        continue;
-      }
+      if (change.type === "symlink") return symlink(change.symlinkTarget!, at);
       const digest = { sha256: change.sha256!, size: change.size ?? 0 };
       const content = change.content ?? (await context.readBlob(digest));
       if (content.length !== digest.size || createHash("sha256").update(content).digest("hex") !== digest.sha256) {
@@ -140,7 +149,7 @@ async function stage(creations: readonly WorkspaceChange[], context: ApplyContex
       await writeFile(at, content, { flag: "wx" });
       // Permission bits only: a setuid bit from a remote command is never kept.
       await chmod(at, (change.mode || 0o644) & 0o777);
-    }
+    });
   } catch (error) {
     await rm(staged, { recursive: true, force: true });
     throw error;

@@ -261,5 +261,30 @@ describe("BlobStore", () => {
       await expect(store.storeFile(A, join(dir, "fifo"))).rejects.toEqual(refused);
       expect(store.stats()).toMatchObject({ blobs: 0, bytes: 0 });
     });
+
+    it("stores a large file (read in chunks) as whole and right as a small one", async () => {
+      const store = await BlobStore.open(storeDir, { maxBytes: 10 * 1024 ** 2 });
+      const content = Buffer.alloc(2.5 * 1024 ** 2 + 3);
+      for (let index = 0; index < content.length; index++) content[index] = (index * 7) % 251;
+      await writeFile(join(dir, "large"), content);
+      const digest = await store.storeFile(A, join(dir, "large"));
+      expect(digest).toEqual(digestOf(content));
+      const chunks: Buffer[] = [];
+      for await (const chunk of store.read(A, digest, 0)) chunks.push(chunk);
+      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+      expect(await readdir(join(storeDir, "tmp"))).toEqual([]);
+    });
+
+    it("needs no room for a content the scope already holds: it is not written again", async () => {
+      const store = await BlobStore.open(storeDir, { maxBytes: 10 });
+      await writeFile(join(dir, "first"), "ten bytes!");
+      await writeFile(join(dir, "same"), "ten bytes!");
+      const digest = await store.storeFile(A, join(dir, "first"));
+      // The store is full and its only blob pinned: writing the content again could not fit.
+      store.pin(A, [digest]);
+      await expect(store.storeFile(A, join(dir, "same"))).resolves.toEqual(digest);
+      expect(store.stats()).toMatchObject({ blobs: 1, bytes: 10 });
+      expect(await readdir(join(storeDir, "tmp"))).toEqual([]);
+    });
   });
 });

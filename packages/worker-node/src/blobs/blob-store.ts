@@ -1,13 +1,15 @@
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, rename, rm, unlink, utimes } from "node:fs/promises";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, read, readSync, renameSync, unlinkSync } from "node:fs";
+import { chmod, lstat, mkdir, open, readdir, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { formatBytes } from "@opencode-worker/shared";
 import { WorkerError, invalidArgument } from "../errors.js";
+import { EventLoopPacer } from "../files/event-loop-pacer.js";
 import type { Caller } from "../session/caller.js";
 import { ChunkedUpload, type BlobUpload, type VerifiedBlob } from "./blob-upload.js";
 import { digestName, type Digest } from "./digest.js";
-import { TempBlob } from "./temp-blob.js";
+import { TempBlob, writeTempBlobSync } from "./temp-blob.js";
 
 export type { Digest } from "./digest.js";
 export type { BlobUpload } from "./blob-upload.js";
@@ -16,12 +18,15 @@ export type { BlobUpload } from "./blob-upload.js";
 const READ_CHUNK_BYTES = 64 * 1024;
 /** storeFile's copy buffer. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
+/** Files up to this size are stored with synchronous calls (storeSmall): a few milliseconds at most. */
+const SYNC_STORE_BYTES = 1024 * 1024;
 /** A blob's mtime (its recency after a restart) is refreshed at most this often: a use costs no syscall. */
 const TOUCH_INTERVAL_MS = 60_000;
 /** Scopes missing blobs a pin() message names. */
 const NAMED_MISSING = 10;
 
 const TMP_DIR = "tmp";
+const readAsync = promisify(read);
 const SCOPE_NAME = /^[0-9a-f]{32}$/;
 const FAN_NAME = /^[0-9a-f]{2}$/;
 const BLOB_NAME = /^[0-9a-f]{64}$/;
@@ -146,38 +151,79 @@ export class BlobStore {
    * NOT_A_REGULAR_FILE) for a link or special file, RESOURCE_EXHAUSTED when it does not fit.
    */
   async storeFile(scope: string, path: string): Promise<Digest> {
-    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: unknown) => {
-      throw (error as NodeJS.ErrnoException).code === "ELOOP" ? notRegularFile(path) : error;
-    });
+    let fd: number;
     try {
-      const info = await handle.stat();
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      throw (error as NodeJS.ErrnoException).code === "ELOOP" ? notRegularFile(path) : error;
+    }
+    try {
+      const info = fstatSync(fd);
       if (!info.isFile()) throw notRegularFile(path);
       // The size it has now; a file that grows meanwhile is stored as far as this.
-      const size = info.size;
-      await this.reserve(size, path);
-      let temp: TempBlob | undefined;
-      let digest: Digest;
-      try {
-        temp = await TempBlob.create(this.tmpDir);
-        const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, Math.max(size, 1)));
-        while (temp.written < size) {
-          const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - temp.written), temp.written);
-          if (bytesRead === 0) break;
-          await temp.write(buffer.subarray(0, bytesRead));
-        }
-        digest = { sha256: await temp.close(), sizeBytes: temp.written };
-      } catch (error) {
-        this.release(size);
-        await temp?.discard();
-        throw error;
-      }
-      // A file that shrank holds less than was reserved for it.
-      this.release(size - digest.sizeBytes);
-      await this.adopt(scope, [{ digest, tmpPath: temp.path }], false);
-      return digest;
+      return info.size <= SYNC_STORE_BYTES
+        ? await this.storeSmall(scope, fd, info.size, path)
+        : await this.storeLarge(scope, fd, info.size, path);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
+  }
+
+  /**
+   * A small file (COLLECT stores hundreds of them in a row) with synchronous calls: each costs
+   * microseconds on the store's own disk, where a promise call costs a thread-pool round trip; the
+   * caller paces them. A content the scope holds already is not written again.
+   */
+  private async storeSmall(scope: string, fd: number, size: number, path: string): Promise<Digest> {
+    const content = Buffer.allocUnsafe(size);
+    let length = 0;
+    while (length < size) {
+      const bytesRead = readSync(fd, content, length, size - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    const data = content.subarray(0, length);
+    const digest = { sha256: createHash("sha256").update(data).digest("hex"), sizeBytes: length };
+    const present = this.find(scope, digest);
+    if (present) {
+      this.touch(present);
+      return digest;
+    }
+    await this.reserve(length, path);
+    let tmpPath: string;
+    try {
+      tmpPath = writeTempBlobSync(this.tmpDir, data);
+    } catch (error) {
+      this.release(length);
+      throw error;
+    }
+    await this.adopt(scope, [{ digest, tmpPath }], false);
+    return digest;
+  }
+
+  private async storeLarge(scope: string, fd: number, size: number, path: string): Promise<Digest> {
+    await this.reserve(size, path);
+    let temp: TempBlob | undefined;
+    let digest: Digest;
+    try {
+      temp = await TempBlob.create(this.tmpDir);
+      while (temp.written < size) {
+        // A fresh buffer each time: the temp blob keeps it until it is written.
+        const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, size - temp.written));
+        const { bytesRead } = await readAsync(fd, buffer, 0, buffer.length, temp.written);
+        if (bytesRead === 0) break;
+        await temp.write(buffer.subarray(0, bytesRead));
+      }
+      digest = { sha256: await temp.close(), sizeBytes: temp.written };
+    } catch (error) {
+      this.release(size);
+      await temp?.discard();
+      throw error;
+    }
+    // A file that shrank holds less than was reserved for it.
+    this.release(size - digest.sizeBytes);
+    await this.adopt(scope, [{ digest, tmpPath: temp.path }], false);
+    return digest;
   }
 
   /** Starts one UploadBlobs call: chunks are verified as they arrive; nothing is visible until commit(). */
@@ -316,27 +362,32 @@ export class BlobStore {
     return true;
   }
 
-  /** Moves verified blobs into place under the lock; their reservations become stored bytes or are released. */
+  /**
+   * Moves verified blobs into place under the lock; their reservations become stored bytes or are
+   * released. Synchronous renames (a promise call each costs a thread-pool round trip), paced.
+   */
   private adopt(scope: string, blobs: readonly VerifiedBlob[], upload: boolean): Promise<{ stored: number; alreadyPresent: number }> {
     return this.exclusive(async () => {
       let stored = 0;
       let alreadyPresent = 0;
+      const pacer = new EventLoopPacer();
       for (const [index, { digest, tmpPath }] of blobs.entries()) {
+        await pacer.pace();
         this.reserved -= digest.sizeBytes;
         const present = this.find(scope, digest);
         try {
           if (present) {
             alreadyPresent += 1;
             this.touch(present);
-            await unlink(tmpPath);
+            unlinkSync(tmpPath);
             continue;
           }
           const fanDir = join(this.dir, scope, digest.sha256.slice(0, 2));
           if (!this.fanDirs.has(fanDir)) {
-            await mkdir(fanDir, { recursive: true, mode: 0o700 });
+            mkdirSync(fanDir, { recursive: true, mode: 0o700 });
             this.fanDirs.add(fanDir);
           }
-          await rename(tmpPath, join(fanDir, digest.sha256));
+          renameSync(tmpPath, join(fanDir, digest.sha256));
         } catch (error) {
           // The rest will not be stored: their room goes back and their files away.
           const rest = blobs.slice(index + 1);

@@ -16,10 +16,12 @@ const PING_STRIKES = 2;
  * theirs by BDP probing), so a near-4 MiB request took some 64 round trips, shared with every other call on the
  * connection: from a busy client that was over 8 s (fuzz.test.ts, seed 1145626665). Node hands the connection
  * window back as bytes arrive and grpc-js buffers each request message whole anyway, so wider windows cost
- * no memory a client could not already make the worker hold.
+ * no memory a client could not already make the worker hold. A stream's window is 8 MiB, not 1: with one
+ * UploadBlobs message (up to 1 MiB) per window the client waited for a WINDOW_UPDATE after each one, which
+ * halved the upload's throughput (bench k); the connection's window still bounds all streams together.
  */
 const CONNECTION_WINDOW_BYTES = 16 * 1024 ** 2;
-const STREAM_WINDOW_BYTES = 1024 ** 2;
+const STREAM_WINDOW_BYTES = 8 * 1024 ** 2;
 
 /**
  * A grpc-js server with explicit limits: grpc-js defaults are permissive (4 MiB receive limit, no

@@ -222,8 +222,9 @@ export class WorkerService {
   }
 
   /**
-   * Client streaming: each chunk is written (and hashed) before the next is read, so a fast client
-   * waits on the disk instead of filling memory. A refused chunk or a broken call aborts the upload:
+   * Client streaming: each chunk is hashed and handed to the disk as it is read, and the next is read
+   * while at most 8 MiB are still being written (TempBlob), so a fast client waits on the disk
+   * instead of filling memory. A refused chunk or a broken call aborts the upload:
    * nothing of the call is stored. A cancelled call may look like an ended one to the loop; then its
    * blob in progress is incomplete, so commit() refuses and aborts.
    */
