@@ -6,15 +6,19 @@ import { join } from "node:path";
 import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import {
   decodeStatusDetails,
+  JobSpec,
   STATUS_DETAILS_KEY,
   WorkerServiceClient,
   type BlobDigest,
   type GetMetricsResponse,
+  type JobResult,
   type UploadBlobsRequest,
   type UploadBlobsResponse,
 } from "@opencode-worker/shared";
+import type { BwrapDriver } from "../src/sandbox/bwrap/driver.js";
 import { eventually, startTestWorker, type TestWorker } from "./harness.js";
 import { tokenLine } from "./support/certificates.js";
+import { describeSandbox } from "./support/conditions.js";
 
 /*
  * The three blob RPCs against a real worker with token authentication: what one caller uploads in
@@ -31,7 +35,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ocw-blobs-"));
   const tokenFile = join(dir, "tokens");
   await writeFile(tokenFile, tokenLine("alice", ALICE) + tokenLine("bob", BOB));
-  t = await startTestWorker({ auth: { token_file: tokenFile } }, { client: { token: ALICE } });
+  // One slot: every job runs on the same slot uid, so the slot's workspace tree is shared by both callers' jobs.
+  t = await startTestWorker({ auth: { token_file: tokenFile }, worker: { concurrency: 1 } }, { client: { token: ALICE } });
   raw = new WorkerServiceClient(t.worker.address, credentials.createInsecure());
 }, 60_000);
 afterAll(async () => {
@@ -203,5 +208,37 @@ describe("blob RPCs", () => {
     expect(await findMissing(ALICE, [digestOf(bobs)])).toEqual([digestOf(bobs)]);
     // The same content uploaded by each is stored for each.
     expect(await upload(BOB, chunksOf([{ digest: smallDigest, content: small }], 1024))).toEqual({ stored: 1, alreadyPresent: 0 });
+  });
+});
+
+describeSandbox("a slot's workspace tree", () => {
+  async function runAs(token: string, command: string, digest: BlobDigest): Promise<JobResult> {
+    const workspace = { entries: [{ path: "a", digest, mode: 0o644, symlinkTarget: "" }], remoteOnly: [] };
+    const jobId = await new Promise<string>((resolve, reject) =>
+      raw.dispatch({ spec: JobSpec.fromPartial({ command, workspace }) }, as(token), (error, response) =>
+        error ? reject(error) : resolve(response!.jobId),
+      ),
+    );
+    return new Promise((resolve, reject) =>
+      raw.collect({ jobId, wait: true }, as(token), (error, response) => (error ? reject(error) : resolve(response!.result!))),
+    );
+  }
+
+  it("is rebuilt for another caller: a tree made of one caller's blobs never serves another's job", async () => {
+    const content = Buffer.from(`the same content for both, ${Date.now()}\n`);
+    const digest = digestOf(content);
+    const copied: number[] = [];
+    const uids = new Set<string>();
+    for (const token of [ALICE, ALICE, BOB, BOB]) {
+      await upload(token, chunksOf([{ digest, content }], 1024));
+      const result = await runAs(token, "cat a", digest);
+      expect(result.stdout.toString()).toBe(content.toString());
+      const uid = /uid (\d+)/.exec(result.isolation)?.[1] ?? "";
+      uids.add(uid);
+      copied.push((t.worker.isolation.driver as BwrapDriver).slotTrees.get(Number(uid))!.lastCopied);
+    }
+    expect(uids.size).toBe(1);
+    // Alice's repeat copies nothing; Bob's first job on the same slot gets a tree of his own blobs.
+    expect(copied).toEqual([1, 0, 1, 0]);
   });
 });
