@@ -2,7 +2,8 @@
  * A local directory run over on a real sandboxed worker: the manifest goes up with only the blobs
  * the worker lacks, the command's changes come back and are applied, remote-only paths stay remote.
  */
-import { afterAll, beforeAll, beforeEach, afterEach, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "@jest/globals";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,7 +45,8 @@ describeSandbox("RemoteWorkspace against a sandboxed worker", () => {
     expect(existsSync(join(root, "old.txt"))).toBe(false);
 
     const second = await workspace.run({ command: "true" });
-    expect(second.sync).toMatchObject({ hashedFiles: 0, missingBlobs: 0, uploadedBlobs: 0, uploadedBytes: 0 });
+    // Every content was on the worker after the first run: not even FindMissingBlobs is asked.
+    expect(second.sync).toMatchObject({ hashedFiles: 0, checkedBlobs: 0, missingBlobs: 0, uploadedBlobs: 0, uploadedBytes: 0 });
     expect(second.applied).toMatchObject({ added: [], modified: [], deleted: [] });
   });
 
@@ -80,5 +82,50 @@ describeSandbox("RemoteWorkspace against a sandboxed worker", () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+});
+
+describeSandbox("RemoteWorkspace when the worker evicted its blobs", () => {
+  let t: TestWorker;
+  let root: string;
+  beforeAll(async () => {
+    // The smallest store: 16 MiB, so a few uploads evict what a workspace left.
+    t = await startSandboxWorker({ blobs: { max_bytes: "16MiB" } });
+  });
+  afterAll(async () => t?.stop());
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "ocw-workspace-evicted-"));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** Uploads `count` distinct 1 MiB blobs in one call: the store makes room by evicting its least recently used. */
+  async function flood(count: number): Promise<void> {
+    const blobs = Array.from({ length: count }, (_, index) => {
+      const content = randomBytes(1024 * 1024);
+      const path = join(root, `.flood-${index}`);
+      writeFileSync(path, content);
+      return { sha256: createHash("sha256").update(content).digest("hex"), size: content.length, path };
+    });
+    await t.client.uploadBlobs(blobs);
+    for (const { path } of blobs) rmSync(path);
+  }
+
+  describe("between two runs", () => {
+    it("uploads the project's contents again and forgets remote-only entries it cannot send", async () => {
+      writeFileSync(join(root, "a.txt"), "a\n");
+      const workspace = t.client.workspace(root, { remoteOnly: ["node_modules/**"] });
+      await workspace.run({ command: "mkdir -p node_modules/x && echo 1 > node_modules/x/i.js" });
+      expect((await workspace.run({ command: "true" })).sync).toMatchObject({ checkedBlobs: 0, uploadedBlobs: 0 });
+
+      await flood(10);
+      await flood(10);
+      // Dispatch refuses the manifest (its blobs are gone), the run asks, uploads a.txt and leaves node_modules out.
+      const again = await workspace.run({ command: "cat a.txt; ls node_modules 2>&1 || true" });
+      expect(again.result.state).toBe("finished");
+      expect(again.result.stdoutText).toMatch(/^a\nls: .*node_modules.*No such file or directory\n$/);
+      // Both contents were gone: a.txt is sent again, the remote-only one cannot be and its entry is dropped.
+      expect(again.sync).toMatchObject({ entries: 1, missingBlobs: 2, uploadedBlobs: 1 });
+      expect(again.sync.checkedBlobs).toBeGreaterThan(0);
+    });
   });
 });

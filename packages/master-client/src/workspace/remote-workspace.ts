@@ -29,6 +29,8 @@ export interface WorkspaceSync {
   entries: number;
   /** Files read and hashed (the others were unchanged since the last run). */
   hashedFiles: number;
+  /** Distinct contents asked about with FindMissingBlobs: 0 when the worker held every one at the last run. */
+  checkedBlobs: number;
   /** Distinct contents the worker lacked. */
   missingBlobs: number;
   uploadedBlobs: number;
@@ -55,6 +57,12 @@ export class RemoteWorkspace {
   readonly #hashes = new HashCache();
   /** The worker's entries under remote-only paths, by path: sent again in every manifest. */
   readonly #remoteOnly = new Map<string, WorkspaceEntry>();
+  /**
+   * Contents the worker held at the last run (digest keys): a manifest made only of these is sent
+   * without asking FindMissingBlobs first. Should one have been evicted since, Dispatch answers
+   * FAILED_PRECONDITION and the run asks, uploads and dispatches again.
+   */
+  #held = new Set<string>();
 
   /** @internal Get one from `WorkerClient.workspace()`. */
   constructor(client: WorkerClient, root: string, options: WorkspaceOptions) {
@@ -78,7 +86,8 @@ export class RemoteWorkspace {
       job = await this.#client.dispatch({ ...spec, workspace: prepared.workspace }, { signal });
     } catch (error) {
       if (!(error instanceof FailedPreconditionError)) throw error;
-      // Blobs evicted between the upload and the dispatch: upload again, once.
+      // Blobs evicted since they were uploaded or last seen: ask, upload again, once.
+      this.#held.clear();
       const again = await this.#prepare(root, signal);
       prepared = { workspace: again.workspace, sync: addSync(prepared.sync, again.sync) };
       job = await this.#client.dispatch({ ...spec, workspace: prepared.workspace }, { signal });
@@ -86,6 +95,9 @@ export class RemoteWorkspace {
     const result = await waitWithOutput(job, options);
     if (!result.workspaceChanges) return { result, sync: prepared.sync, applied: NOTHING_APPLIED };
     const { changes, truncated } = result.workspaceChanges;
+    // What the command wrote is in the worker's store too (COLLECT stored it): the next manifest need not ask.
+    for (const change of changes)
+      if (change.sha256 !== undefined) this.#held.add(digestKey({ sha256: change.sha256, size: change.size ?? 0 }));
     const { applied, remoteOnly } = await applyChanges(changes, truncated, {
       root,
       isRemoteOnly: this.#options.isRemoteOnly,
@@ -105,7 +117,12 @@ export class RemoteWorkspace {
     for (const entry of [...local.files, ...remembered]) {
       if ("sha256" in entry) digests.set(digestKey(entry), { sha256: entry.sha256, size: entry.size });
     }
-    const missing = new Set((await this.#client.findMissingBlobs([...digests.values()], { signal })).map(digestKey));
+    const known = [...digests.keys()].every((key) => this.#held.has(key));
+    const missing = known
+      ? new Set<string>()
+      : new Set((await this.#client.findMissingBlobs([...digests.values()], { signal })).map(digestKey));
+    // After this run the worker holds them all (what it lacks is uploaded below); only this manifest's are kept.
+    this.#held = new Set(digests.keys());
 
     // A remote-only content the worker evicted cannot be sent from here: the entry is dropped and forgotten.
     const kept = remembered.filter((entry) => {
@@ -125,6 +142,7 @@ export class RemoteWorkspace {
       sync: {
         entries: local.files.length + local.links.length + kept.length,
         hashedFiles: local.hashedFiles,
+        checkedBlobs: known ? 0 : digests.size,
         missingBlobs: missing.size,
         uploadedBlobs: uploads.size,
         uploadedBytes: uploaded,
@@ -171,6 +189,7 @@ function addSync(first: WorkspaceSync, second: WorkspaceSync): WorkspaceSync {
   return {
     entries: second.entries,
     hashedFiles: first.hashedFiles + second.hashedFiles,
+    checkedBlobs: first.checkedBlobs + second.checkedBlobs,
     missingBlobs: first.missingBlobs + second.missingBlobs,
     uploadedBlobs: first.uploadedBlobs + second.uploadedBlobs,
     uploadedBytes: first.uploadedBytes + second.uploadedBytes,
