@@ -7,11 +7,9 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  opendirSync,
   readSync,
   unlinkSync,
   writeSync,
-  type Dir,
   type Dirent,
   type Stats,
 } from "node:fs";
@@ -211,24 +209,14 @@ class Collector {
     }
   }
 
-  /** The current directory's entries by name. */
+  /** The current directory's entries by name; none (and a skip) when it cannot be read. */
   private async entries(cursor: DirectoryCursor): Promise<Dirent<Buffer>[]> {
-    const entries: Dirent<Buffer>[] = [];
-    let handle: Dir | undefined;
     try {
-      // Node reads names as bytes with encoding "buffer"; @types/node 20 declares neither the option nor
-      // the Buffer names it yields for opendir, hence the casts.
-      handle = opendirSync(cursor.inside(), { encoding: "buffer" as BufferEncoding });
-      for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
-        entries.push(entry as unknown as Dirent<Buffer>);
-        await this.pacer.pace();
-      }
+      return await cursor.entries(() => this.pacer.pace());
     } catch (error) {
       this.skip(cursor.directory.path || ".", `directory cannot be read (${errnoCode(error)})`);
-    } finally {
-      handle?.closeSync();
+      return [];
     }
-    return entries.sort((a, b) => Buffer.compare(a.name, b.name));
   }
 
   /** The entry's name as text, or undefined (skipped) when it is not UTF-8. */

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, opendirSync, type Dirent, type Stats } from "node:fs";
 import { errnoCode } from "../config/errno-code.js";
 
 /** A directory of the walk: where it is under the walk's root, and which inode it was once entered. */
@@ -49,6 +49,26 @@ export class DirectoryCursor {
   inside(name?: Buffer): Buffer {
     const directory = Buffer.from(`/proc/self/fd/${this.fd}/`);
     return name === undefined ? directory : Buffer.concat([directory, name]);
+  }
+
+  /**
+   * The current directory's entries, sorted by name (so what a capped walk keeps does not depend on the
+   * file system's order), `pace` awaited after each. Throws the errno when the directory cannot be read.
+   */
+  async entries(pace: () => Promise<void>): Promise<Dirent<Buffer>[]> {
+    const entries: Dirent<Buffer>[] = [];
+    // Node reads names as bytes with encoding "buffer"; @types/node 20 declares neither the option nor
+    // the Buffer names it yields for opendir, hence the casts.
+    const handle = opendirSync(this.inside(), { encoding: "buffer" as BufferEncoding });
+    try {
+      for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
+        entries.push(entry as unknown as Dirent<Buffer>);
+        await pace();
+      }
+    } finally {
+      handle.closeSync();
+    }
+    return entries.sort((a, b) => Buffer.compare(a.name, b.name));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, opendirSync, readSync, readlinkSync, type Dir, type Dirent } from "node:fs";
+import { closeSync, constants, openSync, readSync, readlinkSync, type Dirent } from "node:fs";
 import { ChangeKind, compileGlob, EntryType, type WorkspaceChange, type WorkspaceChanges } from "@opencode-worker/shared";
 import { sameDigest, type Digest } from "../blobs/digest.js";
 import { errnoCode } from "../config/errno-code.js";
@@ -126,9 +126,9 @@ class Differ {
           break;
         }
         // Names as latin1, which keeps every byte: the keys of what upper holds in this directory.
-        const changed = upper && new Set(this.entries(upper).map((entry) => entry.name.toString("latin1")));
+        const changed = upper && new Set((await this.entries(upper)).map((entry) => entry.name.toString("latin1")));
         const subdirectories: Pending[] = [];
-        for (const entry of this.entries(cursor)) {
+        for (const entry of await this.entries(cursor)) {
           if (this.isTruncated()) break;
           if (++this.visited > this.options.maxEntries + this.options.maxChanges) {
             this.truncate(
@@ -223,21 +223,14 @@ class Differ {
     });
   }
 
-  /** The current directory's entries, by name. */
-  private entries(cursor: DirectoryCursor): Dirent<Buffer>[] {
-    const entries: Dirent<Buffer>[] = [];
-    let handle: Dir | undefined;
+  /** The current directory's entries, by name; none (and truncated) when it cannot be read. */
+  private async entries(cursor: DirectoryCursor): Promise<Dirent<Buffer>[]> {
     try {
-      // As in collect-artifacts.ts: names as bytes, which @types/node 20 does not declare for opendir.
-      handle = opendirSync(cursor.inside(), { encoding: "buffer" as BufferEncoding });
-      for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) entries.push(entry as unknown as Dirent<Buffer>);
+      return await cursor.entries(() => this.pacer.pace());
     } catch (error) {
       this.truncate(`${cursor.directory.path || "."}: directory cannot be read (${errnoCode(error)})`);
-    } finally {
-      handle?.closeSync();
+      return [];
     }
-    // By name, so what a truncated list keeps does not depend on the file system's order.
-    return entries.sort((a, b) => Buffer.compare(a.name, b.name));
   }
 
   private decode(directory: Directory, name: Buffer): string | undefined {
