@@ -17,6 +17,7 @@ import {
 } from "@opencode-worker/shared";
 import type { BwrapDriver } from "../src/sandbox/bwrap/driver.js";
 import { eventually, startTestWorker, type TestWorker } from "./harness.js";
+import { freeUidBase } from "./isolation/sandbox-harness.js";
 import { tokenLine } from "./support/certificates.js";
 import { describeSandbox } from "./support/conditions.js";
 
@@ -35,8 +36,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ocw-blobs-"));
   const tokenFile = join(dir, "tokens");
   await writeFile(tokenFile, tokenLine("alice", ALICE) + tokenLine("bob", BOB));
-  // One slot: every job runs on the same slot uid, so the slot's workspace tree is shared by both callers' jobs.
-  t = await startTestWorker({ auth: { token_file: tokenFile }, worker: { concurrency: 1 } }, { client: { token: ALICE } });
+  // One slot of a uid range no other suite uses: every job runs on it, so both callers' jobs share the slot's workspace tree.
+  t = await startTestWorker(
+    { auth: { token_file: tokenFile }, worker: { concurrency: 1 }, security: { sandbox_uid_base: freeUidBase() } },
+    { client: { token: ALICE } },
+  );
   raw = new WorkerServiceClient(t.worker.address, credentials.createInsecure());
 }, 60_000);
 afterAll(async () => {

@@ -16,6 +16,7 @@ import {
 import type { BwrapDriver } from "../src/sandbox/bwrap/driver.js";
 import { WORKSPACE_MOUNT_SOURCE, type SlotTreeState } from "../src/sandbox/bwrap/mounts/workspace-overlay.js";
 import { startTestWorker, type TestWorker } from "./harness.js";
+import { freeUidBase } from "./isolation/sandbox-harness.js";
 import { describeSandbox } from "./support/conditions.js";
 
 /*
@@ -90,7 +91,12 @@ const summary = (change: WorkspaceChange) => ({
 
 describeSandbox("a job over a workspace", () => {
   beforeAll(async () => {
-    t = await startTestWorker({ governance: { command_policy: "off" } });
+    // One slot of a uid range no other suite uses: every job here runs on the same slot's tree.
+    t = await startTestWorker({
+      governance: { command_policy: "off" },
+      security: { sandbox_uid_base: freeUidBase() },
+      worker: { concurrency: 1 },
+    });
     raw = new WorkerServiceClient(t.worker.address, credentials.createInsecure());
   }, 60_000);
   afterAll(async () => {
