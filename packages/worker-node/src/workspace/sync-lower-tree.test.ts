@@ -105,6 +105,28 @@ describe("syncLowerTree", () => {
     expect([...second.tree.entries.keys()]).toEqual(next.map((entry) => entry.path));
   });
 
+  it("changes a file in a directory that stays, however deep, the directory's other entries kept", async () => {
+    const first = await syncLowerTree(
+      tree,
+      undefined,
+      "alice",
+      await manifest({ "d/a": "1", "d/e/x": "x", "d/b": "b" }),
+      blobs.blobs,
+      OWNER,
+    );
+    const kept = inode("d/b");
+    const next = await manifest({ "d/a": "2", "d/e/x": "y", "d/b": "b" });
+    const second = await syncLowerTree(tree, first.tree, "alice", next, blobs.blobs, OWNER);
+    expect(second.copied).toBe(2);
+    expect(contents(tree)).toEqual({
+      d: "dir 755",
+      "d/a": `2 644 ${inode("d/a")}`,
+      "d/b": `b 644 ${kept}`,
+      "d/e": "dir 755",
+      "d/e/x": `y 644 ${inode("d/e/x")}`,
+    });
+  });
+
   it("rebuilds a tree another caller's blobs built, or whose contents are unknown", async () => {
     const entries = await manifest({ a: "a", "d/b": "b" });
     const first = await syncLowerTree(tree, undefined, "alice", entries, blobs.blobs, OWNER);

@@ -41,26 +41,24 @@ export async function syncLowerTree(
   owner: { readonly uid: number; readonly gid: number },
 ): Promise<SyncedTree> {
   const wanted = new Map(entries.map((entry) => [entry.path, entry]));
-  let kept: ReadonlyMap<string, ManifestEntry>;
+  let kept: ReadonlyMap<string, ManifestEntry> = new Map();
+  // Directories on disk after the removals: materializing makes only the others.
+  let present = new Set<string>();
   if (held === undefined || held.scope !== scope) {
     await removeTree(dir);
     mkdirSync(dir, { mode: 0o755 });
-    kept = new Map();
   } else {
     const stale = [...held.entries.values()].filter((entry) => !sameEntry(entry, wanted.get(entry.path)));
     for (const entry of stale) unlinkSync(join(dir, entry.path));
     const needed = directoriesOf(entries);
+    const [stay, go] = partition([...directoriesOf(held.entries.values())], (directory) => needed.has(directory));
     // Deepest first (a child's path sorts after its parent's): each is empty once its entries are gone.
-    for (const directory of [...directoriesOf(held.entries.values())]
-      .filter((d) => !needed.has(d))
-      .sort()
-      .reverse()) {
-      rmdirSync(join(dir, directory));
-    }
+    for (const directory of go.sort().reverse()) rmdirSync(join(dir, directory));
+    present = new Set(stay);
     kept = new Map([...held.entries].filter(([path, entry]) => sameEntry(entry, wanted.get(path))));
   }
   const missing = entries.filter((entry) => !kept.has(entry.path));
-  await materializeWorkspace(dir, missing, blobs, owner, directoriesOf(kept.values()));
+  await materializeWorkspace(dir, missing, blobs, owner, present);
   return { tree: { scope, entries: wanted }, copied: missing.filter((entry) => entry.kind === "file").length };
 }
 
@@ -68,4 +66,11 @@ function sameEntry(a: ManifestEntry, b: ManifestEntry | undefined): boolean {
   if (b === undefined) return false;
   if (a.kind === "file") return b.kind === "file" && a.mode === b.mode && sameDigest(a.digest, b.digest);
   return b.kind === "link" && a.target === b.target;
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }
