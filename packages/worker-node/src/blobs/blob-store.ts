@@ -43,7 +43,7 @@ interface Entry {
 }
 
 export interface BlobStoreOptions {
-  /** blob_store.max_bytes: all blobs of all scopes, uploads in progress included. */
+  /** blobs.max_bytes: all blobs of all scopes, uploads in progress included. */
   maxBytes: number;
   /** workspace.max_bytes: the largest single blob, refused at its first chunk. @default maxBytes */
   maxBlobBytes?: number;
@@ -92,7 +92,7 @@ export class BlobStore {
     const found = await scanBlobs(dir);
     found.sort((a, b) => a.mtimeMs - b.mtimeMs);
     for (const blob of found) store.add(blob.scope, { sha256: blob.sha256, sizeBytes: blob.sizeBytes }, blob.mtimeMs);
-    // blob_store.max_bytes may have been lowered since.
+    // blobs.max_bytes may have been lowered since.
     await store.exclusive(() => store.evictFor(0));
     return store;
   }
@@ -327,7 +327,7 @@ export class BlobStore {
         throw new WorkerError(
           "RESOURCE_EXHAUSTED",
           `no room for ${what} (${formatBytes(sizeBytes)}) in the blob store: blobs in use and uploads in progress hold ` +
-            `${formatBytes(held)} of blob_store.max_bytes (${formatBytes(this.maxBytes)}); retry later, or raise blob_store.max_bytes`,
+            `${formatBytes(held)} of blobs.max_bytes (${formatBytes(this.maxBytes)}); retry later, or raise blobs.max_bytes`,
           { field: "digest" },
         );
       }
