@@ -173,6 +173,8 @@ export interface ProcessExit {
    * them then (the bwrap driver's pid namespace takes them down with the main process).
    */
   leftBehind?: number;
+  /** Set when the driver could not give the job what it asked for (e.g. its OPEN network) and stopped it: why. */
+  failure?: string;
 }
 
 export interface SandboxUsage {

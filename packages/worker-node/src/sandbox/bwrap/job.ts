@@ -44,6 +44,8 @@ export class BwrapJob implements SandboxProcess {
   private peakRssBytes = 0;
   private breach: LimitBreach | undefined;
   private killedByDriver = false;
+  /** Why the OPEN network could not be set up, when it could not (the job was killed before it ran). */
+  private networkFailure: string | undefined;
   private mainExited = false;
   /** Network OPEN: the set-up under way, then the slirp4netns that serves the job until it ends. */
   private readonly network: Promise<ChildProcess | undefined>;
@@ -93,7 +95,8 @@ export class BwrapJob implements SandboxProcess {
           await this.killEverything().catch(() => 0);
           (await this.network)?.kill("SIGKILL");
           await this.limitBreach().catch(() => undefined);
-          resolve(this.exitOf(spawnFailed ? 127 : code, signal, parseLauncherStatus(await status)));
+          const exit = this.exitOf(spawnFailed ? 127 : code, signal, parseLauncherStatus(await status));
+          resolve(this.networkFailure === undefined ? exit : { ...exit, failure: this.networkFailure });
         })();
       });
     });
@@ -112,7 +115,8 @@ export class BwrapJob implements SandboxProcess {
       const helper = await connectOutside(stdio[NET_INFO_FD] as Readable, tools);
       block.end("1");
       return helper;
-    } catch {
+    } catch (error) {
+      this.networkFailure = `network OPEN could not be set up: ${error instanceof Error ? error.message : String(error)}`;
       this.killedByDriver = true;
       await this.killEverything();
       return undefined;

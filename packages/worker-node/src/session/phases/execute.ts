@@ -80,6 +80,7 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox, log: Logg
     await stopPolling();
     const breach = await readBreach(proc);
     if (breach) job.terminate(breach);
+    if (exit.failure) job.terminate({ reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: exit.failure });
     job.usage = await proc.usage().catch(() => job.usage);
     if (exit.signal) job.terminate({ reason: TerminationReason.TERMINATION_REASON_SIGNALED });
     job.terminate({ reason: TerminationReason.TERMINATION_REASON_EXITED });
