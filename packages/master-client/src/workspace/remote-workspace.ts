@@ -121,9 +121,6 @@ export class RemoteWorkspace {
     const missing = known
       ? new Set<string>()
       : new Set((await this.#client.findMissingBlobs([...digests.values()], { signal })).map(digestKey));
-    // After this run the worker holds them all (what it lacks is uploaded below); only this manifest's are kept.
-    this.#held = new Set(digests.keys());
-
     // A remote-only content the worker evicted cannot be sent from here: the entry is dropped and forgotten.
     const kept = remembered.filter((entry) => {
       const evicted = "sha256" in entry && missing.has(digestKey(entry));
@@ -134,6 +131,9 @@ export class RemoteWorkspace {
     const uploads = new Map<string, LocalFile>();
     for (const file of local.files) if (missing.has(digestKey(file))) uploads.set(digestKey(file), file);
     const uploaded = await this.#upload([...uploads.values()], signal);
+    // The worker now holds this manifest's contents: those it had and those just sent (not an evicted
+    // remote-only one, which was dropped). Only this manifest's are remembered.
+    this.#held = new Set([...digests.keys()].filter((key) => !missing.has(key) || uploads.has(key)));
     return {
       workspace: {
         entries: [...local.files.map(({ path, sha256, size, mode }) => ({ path, sha256, size, mode })), ...local.links, ...kept],
@@ -204,8 +204,15 @@ async function waitWithOutput(job: JobHandle, { signal, onOutput }: WorkspaceRun
   const cancel = (): void => void job.cancel("the caller aborted the workspace run").catch(() => undefined);
   signal?.addEventListener("abort", cancel, { once: true });
   try {
-    if (onOutput) {
-      for await (const event of job.events({ signal })) if (event.type === "output") onOutput(event.stream, event.data);
+    if (!onOutput) return await job.wait({ signal });
+    let completed: JobResult | undefined;
+    for await (const event of job.events({ signal })) {
+      if (event.type === "output") onOutput(event.stream, event.data);
+      else if (event.type === "completed") completed = event.result;
+    }
+    // The stream's last event is the result: Collect only for output it could not hold, or when the stream ended without it.
+    if (completed && completed.stdout.length >= completed.stdoutRetainedBytes && completed.stderr.length >= completed.stderrRetainedBytes) {
+      return completed;
     }
     return await job.wait({ signal });
   } finally {
