@@ -1,4 +1,4 @@
-import { uuidv7, type JobSpec as WireJobSpec, WorkerServiceClient } from "@opencode-worker/shared";
+import { MAX_FIND_MISSING_DIGESTS, uuidv7, type JobSpec as WireJobSpec, WorkerServiceClient } from "@opencode-worker/shared";
 import { commandLine } from "./command-line.js";
 import { fromWireDigest, fromWireMetrics, fromWireSession, required, toWireDigest, toWireSpec } from "./convert.js";
 import { ConnectionError, JobFailedError } from "./errors.js";
@@ -25,9 +25,6 @@ import type { WorkspaceOptions } from "./workspace/workspace-options.js";
  * instead of starting a second one; a UUIDv7, the same kind the worker would assign.
  */
 const newJobId = (): string => uuidv7();
-
-/** The most digests one FindMissingBlobs request may carry (the contract's limit). */
-const FIND_MISSING_BATCH = 100_000;
 
 function readArray(field: string, value: unknown): unknown[] {
   if (!Array.isArray(value)) throw invalid(field, "an array", value);
@@ -181,8 +178,12 @@ export class WorkerClient {
   async findMissingBlobs(digests: BlobDigest[], options: RequestOptions = {}): Promise<BlobDigest[]> {
     const blobs = readArray("digests", digests).map((digest, index) => toWireDigest(readBlobDigest(`digests[${index}]`, digest)));
     const missing: BlobDigest[] = [];
-    for (let start = 0; start < blobs.length; start += FIND_MISSING_BATCH) {
-      const response = await this.#transport.unary("findMissingBlobs", { blobs: blobs.slice(start, start + FIND_MISSING_BATCH) }, options);
+    for (let start = 0; start < blobs.length; start += MAX_FIND_MISSING_DIGESTS) {
+      const response = await this.#transport.unary(
+        "findMissingBlobs",
+        { blobs: blobs.slice(start, start + MAX_FIND_MISSING_DIGESTS) },
+        options,
+      );
       missing.push(...response.missing.map(fromWireDigest));
     }
     return missing;

@@ -17,7 +17,7 @@ export { contractFileDescriptors } from "./descriptor-files.js";
 export { decodeStreamJobResponse, encodeStreamJobResponse } from "./stream-job-codec.js";
 export { decodeUploadBlobsRequest, encodeUploadBlobsRequest } from "./upload-blobs-codec.js";
 export { formatBytes, parseByteSize } from "./units.js";
-export { JOB_ID_PATTERN, WORKER_SERVICE_NAME } from "./contract.js";
+export { JOB_ID_PATTERN, MAX_FIND_MISSING_DIGESTS, MAX_UPLOAD_CHUNK_BYTES, WORKER_SERVICE_NAME } from "./contract.js";
 export { uuidv7 } from "./uuidv7.js";
 export { shellStatusOf, signalName } from "./signals.js";
 export { WorkerError } from "./worker-error.js";

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { UploadBlobsRequest } from "@opencode-worker/shared";
-import { UPLOAD_CHUNK_BYTES, uploadMessages } from "./blob-upload.js";
+import { MAX_UPLOAD_CHUNK_BYTES } from "@opencode-worker/shared";
+import { uploadMessages } from "./blob-upload.js";
 
 let dir: string;
 beforeEach(() => {
@@ -25,13 +26,13 @@ async function messages(blobs: Parameters<typeof uploadMessages>[0]): Promise<Up
 
 describe("uploadMessages", () => {
   it("sends each blob in chunks of at most 1 MiB, in order, and an empty blob as one empty chunk", async () => {
-    const big = source("big", Buffer.alloc(UPLOAD_CHUNK_BYTES * 2 + 5, 7));
+    const big = source("big", Buffer.alloc(MAX_UPLOAD_CHUNK_BYTES * 2 + 5, 7));
     const empty = source("empty", Buffer.alloc(0));
     const sent = await messages([big, empty]);
     expect(sent.map((m) => [m.digest?.sha256, m.offset, m.data.length])).toEqual([
-      [big.sha256, "0", UPLOAD_CHUNK_BYTES],
-      [big.sha256, String(UPLOAD_CHUNK_BYTES), UPLOAD_CHUNK_BYTES],
-      [big.sha256, String(2 * UPLOAD_CHUNK_BYTES), 5],
+      [big.sha256, "0", MAX_UPLOAD_CHUNK_BYTES],
+      [big.sha256, String(MAX_UPLOAD_CHUNK_BYTES), MAX_UPLOAD_CHUNK_BYTES],
+      [big.sha256, String(2 * MAX_UPLOAD_CHUNK_BYTES), 5],
       [empty.sha256, "0", 0],
     ]);
   });

@@ -1,12 +1,9 @@
 import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
-import type { UploadBlobsRequest } from "@opencode-worker/shared";
+import { MAX_UPLOAD_CHUNK_BYTES, type UploadBlobsRequest } from "@opencode-worker/shared";
 import { toWireDigest } from "../convert.js";
 import { FailedPreconditionError } from "../errors.js";
 import type { BlobSource } from "./blob-digest.js";
-
-/** The most one UploadBlobs message carries (the contract's limit). */
-export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * UploadBlobs's messages for `blobs`, each file read from disk in 1 MiB chunks, the next one read
@@ -56,7 +53,7 @@ export async function* uploadMessages(blobs: readonly BlobSource[]): AsyncGenera
  * grew). Its failure is handled already: it may come while the consumer holds the previous chunk.
  */
 function readChunk(file: FileHandle, size: number, offset: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(Math.min(UPLOAD_CHUNK_BYTES, Math.max(1, size - offset + 1)));
+  const buffer = Buffer.allocUnsafe(Math.min(MAX_UPLOAD_CHUNK_BYTES, Math.max(1, size - offset + 1)));
   const read = file.read(buffer, 0, buffer.length, offset).then(({ bytesRead }) => buffer.subarray(0, bytesRead));
   read.catch(() => undefined);
   return read;

@@ -1,6 +1,8 @@
 import type { sendUnaryData, Server, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import {
   JobState,
+  MAX_FIND_MISSING_DIGESTS,
+  MAX_UPLOAD_CHUNK_BYTES,
   OutputStream,
   TerminationReason,
   type GetMetricsResponse,
@@ -46,10 +48,6 @@ export interface WorkerIdentity {
 
 /** Chunk size for ReadArtifact and ReadOutput: large enough for throughput, small enough to interleave streams. */
 const CHUNK_BYTES = 64 * 1024;
-/** FindMissingBlobs's cap on digests per call (the proto's): about 10 MB of request. */
-const MAX_FIND_DIGESTS = 100_000;
-/** UploadBlobs's cap on one chunk's data (the proto's). */
-const MAX_UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * The WorkerService handlers. Each one authenticates the caller, decodes, delegates to the session
@@ -108,8 +106,8 @@ export class WorkerService {
       readArtifact: (call) => void this.readArtifact(call),
       readOutput: (call) => void this.readOutput(call),
       findMissingBlobs: unary(async ({ blobs }, caller) => {
-        if (blobs.length > MAX_FIND_DIGESTS) {
-          throw invalidArgument("blobs", `${blobs.length} digests; ask about at most ${MAX_FIND_DIGESTS} per call`);
+        if (blobs.length > MAX_FIND_MISSING_DIGESTS) {
+          throw invalidArgument("blobs", `${blobs.length} digests; ask about at most ${MAX_FIND_MISSING_DIGESTS} per call`);
         }
         const digests = blobs.map((wire, index) => parseDigest(`blobs[${index}]`, wire));
         const missing = this.blobs.missing(BlobStore.scopeOf(caller), digests);
