@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, credentials, status } from "@grpc/grpc-js";
 import { startBinWorker, type BinWorker } from "./bin-harness.js";
+import { varint } from "./support/protobuf-bytes.js";
 import { rawCall } from "./support/raw-call.js";
 
 /*
@@ -19,10 +20,7 @@ const BUSY_MS = 100;
 
 /** A StatusRequest whose unknown field 99 carries `size` bytes: skipped, so the job_id "" is NOT_FOUND. */
 function statusRequest(size: number): Buffer {
-  const length: number[] = [];
-  for (let rest = size; rest > 0x7f; rest >>>= 7) length.push((rest & 0x7f) | 0x80);
-  length.push(size >>> (7 * length.length));
-  return Buffer.concat([Buffer.from([0x9a, 0x06]), Buffer.from(length), Buffer.alloc(size, 0x61)]);
+  return Buffer.concat([Buffer.from([0x9a, 0x06]), varint(BigInt(size)), Buffer.alloc(size, 0x61)]);
 }
 
 let dir: string;

@@ -5,6 +5,7 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
 import { InvalidArgumentError } from "../errors.js";
 import { STAGING_PREFIX } from "./change-path.js";
+import { forEachBounded } from "./for-each-bounded.js";
 import { type HashCache, sha256File } from "./hash-cache.js";
 import { GitignoreRules } from "./ignore-rules.js";
 import type { CompiledWorkspaceOptions } from "./workspace-options.js";
@@ -107,20 +108,15 @@ export async function buildManifest(root: string, limits: Limits, cache: HashCac
 
   let hashedFiles = 0;
   const files: LocalFile[] = new Array<LocalFile>(found.length);
-  let next = 0;
-  const hashWorker = async (): Promise<void> => {
-    for (let index = next++; index < found.length; index = next++) {
-      const { path, absolutePath, stats } = found[index]!;
-      let sha256 = cache.get(path, stats);
-      if (sha256 === undefined) {
-        sha256 = await sha256File(absolutePath);
-        cache.set(path, stats, sha256);
-        hashedFiles += 1;
-      }
-      files[index] = { path, absolutePath, sha256, size: Number(stats.size), mode: Number(stats.mode & 0o777n) };
+  await forEachBounded(found, HASH_CONCURRENCY, async ({ path, absolutePath, stats }, index) => {
+    let sha256 = cache.get(path, stats);
+    if (sha256 === undefined) {
+      sha256 = await sha256File(absolutePath);
+      cache.set(path, stats, sha256);
+      hashedFiles += 1;
     }
-  };
-  await Promise.all(Array.from({ length: HASH_CONCURRENCY }, hashWorker));
+    files[index] = { path, absolutePath, sha256, size: Number(stats.size), mode: Number(stats.mode & 0o777n) };
+  });
   cache.retain(new Set(found.map((file) => file.path)));
 
   const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);

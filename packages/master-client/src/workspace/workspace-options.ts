@@ -5,7 +5,7 @@ export interface WorkspaceOptions {
   /**
    * Globs (the syntax of `artifacts`, relative to the root) of paths kept on the worker, e.g.
    * `["node_modules/**"]`: never read locally, and what the command writes there stays on the
-   * worker, listed again in the next manifest by digest. Braces are not supported here.
+   * worker, listed again in the next manifest by digest. Matched by the worker's own matcher.
    * @default []
    */
   remoteOnly?: string[];

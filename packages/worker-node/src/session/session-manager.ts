@@ -4,7 +4,7 @@ import { WorkerError } from "../errors.js";
 import { BlobStore } from "../blobs/blob-store.js";
 import { removeTree } from "../files/remove-tree.js";
 import { LatencyWindow } from "../metrics/latency-window.js";
-import { reasonName, stateName } from "../observability/enum-names.js";
+import { phaseName, reasonName, stateName } from "../observability/enum-names.js";
 import { buildResult } from "./build-result.js";
 import { mayAccess, type Caller } from "./caller.js";
 import { DroppedResults } from "./dropped-results.js";
@@ -14,7 +14,7 @@ import type { JobTrace, JobTracer, TraceParent } from "./job-trace.js";
 import { runSession, type SessionContext } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
 import type { ValidatedWorkspace } from "../workspace/validate-workspace.js";
-import type { ScopedBlobs } from "../workspace/workspace-blobs.js";
+import { scopedBlobs, type ScopedBlobs } from "../workspace/workspace-blobs.js";
 
 /** Dropped results whose reason NOT_FOUND still gives: a fixed cap, so memory stays bounded (ids are at most 128 bytes). */
 const REMEMBERED_DROPS = 10_000;
@@ -131,7 +131,7 @@ export class SessionManager {
     );
     for (const job of ended) this.adopt(job);
     for (const job of interrupted) {
-      const message = `the worker restarted during ${Phase[job.phase].replace(/^PHASE_/, "")}: the job did not finish; run it again`;
+      const message = `the worker restarted during ${phaseName(job.phase).toUpperCase()}: the job did not finish; run it again`;
       job.terminate({ reason: TerminationReason.TERMINATION_REASON_WORKER_ERROR, note: message });
       await journal.complete(job, { ...buildResult(job, this.resultInputs()), message });
       this.adopt(job);
@@ -217,7 +217,7 @@ export class SessionManager {
     const digests = workspace.entries.flatMap((entry) => (entry.kind === "file" ? [entry.digest] : []));
     return {
       release: store.pin(scope, digests),
-      blobs: { pathOf: (digest) => store.pathOf(scope, digest), storeFile: (path) => store.storeFile(scope, path) },
+      blobs: scopedBlobs(store, scope),
     };
   }
 

@@ -1,3 +1,4 @@
+import type { BlobStore } from "../blobs/blob-store.js";
 import type { Digest } from "../blobs/digest.js";
 
 /**
@@ -9,4 +10,9 @@ export interface ScopedBlobs {
   pathOf(digest: Digest): string;
   /** Hashes the file at `path` into the store and returns its digest. */
   storeFile(path: string): Promise<Digest>;
+}
+
+/** The store as one scope sees it (BlobStore.scopeOf). */
+export function scopedBlobs(store: BlobStore, scope: string): ScopedBlobs {
+  return { pathOf: (digest) => store.pathOf(scope, digest), storeFile: (path) => store.storeFile(scope, path) };
 }

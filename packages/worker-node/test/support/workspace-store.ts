@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobStore } from "../../src/blobs/blob-store.js";
 import type { Digest } from "../../src/blobs/digest.js";
-import type { ScopedBlobs } from "../../src/workspace/workspace-blobs.js";
+import { scopedBlobs, type ScopedBlobs } from "../../src/workspace/workspace-blobs.js";
 
 /** A real blob store in a temp dir, bound to one scope, for the workspace's unit tests. */
 export interface TestBlobs {
@@ -18,7 +18,7 @@ export async function openTestBlobs(maxBytes = 1024 ** 3): Promise<TestBlobs> {
   const dir = await mkdtemp(join(tmpdir(), "workspace-blobs-"));
   const store = await BlobStore.open(join(dir, "store"), { maxBytes });
   const scope = BlobStore.scopeOf({ identity: "test", admin: false });
-  const blobs: ScopedBlobs = { pathOf: (digest) => store.pathOf(scope, digest), storeFile: (path) => store.storeFile(scope, path) };
+  const blobs = scopedBlobs(store, scope);
   let count = 0;
   return {
     store,
