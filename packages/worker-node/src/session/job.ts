@@ -159,7 +159,10 @@ export class Job {
     if (startedUnixMs !== undefined) {
       this.startedUnixMs = startedUnixMs;
       this.startedAt = monotonicOf(startedUnixMs);
-      this.timings.queueMs = Math.round(this.startedAt - this.createdAt);
+      // From the two journaled wall-clock times: two monotonicOf() readings a moment apart can differ by a
+      // millisecond, which made a job started at once -1 ms queued (a uint64 no result can carry). A
+      // clock stepped back in between counts as no queueing.
+      this.timings.queueMs = Math.max(0, startedUnixMs - this.createdUnixMs);
     }
     this.phase = phase;
     this.state = stateOfPhase(phase);
