@@ -177,9 +177,12 @@ export class SessionManager {
     return job;
   }
 
-  /** Jobs that hold a session now: running and queued. */
+  /**
+   * Jobs that hold a session now: running and queued. A job's result is published once DESTROY is done,
+   * a moment before its run leaves `running`: from then on it holds none (Cancel has returned on it).
+   */
   sessions(): Job[] {
-    return [...this.running, ...this.queue];
+    return [...[...this.running].filter((job) => job.result === undefined), ...this.queue];
   }
 
   stats() {
