@@ -10,6 +10,7 @@
  * import { WorkerServiceClient, JobState } from "@opencode-worker/shared";
  * const client = new WorkerServiceClient("127.0.0.1:50051", credentials.createInsecure());
  */
+export * from "./generated/opencode/worker/v1/agent.pb.js";
 export * from "./generated/opencode/worker/v1/job.pb.js";
 export * from "./generated/opencode/worker/v1/worker_service.pb.js";
 export * from "./generated/opencode/worker/v1/workspace.pb.js";

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { AgentOutcome, AgentStep, AgentTask, ModelCall } from "./agent.pb.js";
 import { Workspace, WorkspaceChanges } from "./workspace.pb.js";
 
 /** The job's network access. */
@@ -244,6 +245,8 @@ export enum TerminationReason {
    * The command may not have run.
    */
   TERMINATION_REASON_WORKER_ERROR = 11,
+  /** TERMINATION_REASON_MODEL_BUDGET - A delegated agent spent its model budget (limits.model_max_requests or limits.model_max_tokens). */
+  TERMINATION_REASON_MODEL_BUDGET = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -285,6 +288,9 @@ export function terminationReasonFromJSON(object: any): TerminationReason {
     case 11:
     case "TERMINATION_REASON_WORKER_ERROR":
       return TerminationReason.TERMINATION_REASON_WORKER_ERROR;
+    case 12:
+    case "TERMINATION_REASON_MODEL_BUDGET":
+      return TerminationReason.TERMINATION_REASON_MODEL_BUDGET;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -318,6 +324,8 @@ export function terminationReasonToJSON(object: TerminationReason): string {
       return "TERMINATION_REASON_POLICY_DENIED";
     case TerminationReason.TERMINATION_REASON_WORKER_ERROR:
       return "TERMINATION_REASON_WORKER_ERROR";
+    case TerminationReason.TERMINATION_REASON_MODEL_BUDGET:
+      return "TERMINATION_REASON_MODEL_BUDGET";
     case TerminationReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -379,7 +387,7 @@ export interface JobSpec {
    * Dispatching the same job_id with the same spec again returns the existing job.
    */
   jobId: string;
-  /** A shell command line run by `/bin/sh -c`. Exactly one of command and argv is set. */
+  /** A shell command line run by `/bin/sh -c`. Exactly one of command, argv and agent_task is set. */
   command: string;
   /**
    * A program and its arguments, exec'd directly with no shell. argv[0] names the program and may
@@ -431,7 +439,14 @@ export interface JobSpec {
    * runs, and compared with the work dir after it, the differences returned in
    * JobResult.workspace_changes.
    */
-  workspace?: Workspace | undefined;
+  workspace?:
+    | Workspace
+    | undefined;
+  /**
+   * A task for an OpenCode agent on the worker, run instead of a command (see AgentTask). Refused
+   * with FAILED_PRECONDITION on a worker without OpenCode or with agent.enabled off.
+   */
+  agentTask?: AgentTask | undefined;
 }
 
 export interface JobSpec_FilesEntry {
@@ -505,12 +520,30 @@ export interface JobLimits {
    * 0 disables the idle timeout. Time the worker spends waiting for a slow StreamJob reader does
    * not count. Default 0 (disabled), at most 3600000 (1 h).
    */
-  idleTimeoutMs?: string | undefined;
+  idleTimeoutMs?:
+    | string
+    | undefined;
+  /**
+   * Agent tasks only: requests the agent may make of its model. The gateway refuses the next one and
+   * stops the job with TERMINATION_REASON_MODEL_BUDGET. Default 50 (governance.default_model_requests),
+   * at most 1000.
+   */
+  modelMaxRequests?:
+    | number
+    | undefined;
+  /**
+   * Agent tasks only: tokens (prompt plus answer, as the provider reports them) the agent may use;
+   * once a response brings the total past it, the job is stopped with TERMINATION_REASON_MODEL_BUDGET.
+   * Default 2000000, at most 100000000.
+   */
+  modelMaxTokens?: string | undefined;
 }
 
 /**
  * The agent session's configuration, written into the session as opencode.json, beside the work
  * dir. The strings are passed on as given, each at most 256 characters (INVALID_ARGUMENT beyond).
+ * For an agent task, opencode.json is OpenCode's own config instead, built from the task, mode,
+ * provider and model here, and the worker's provider settings.
  */
 export interface SessionConfig {
   /** The agent's mode, e.g. "build"; empty: the agent's default. */
@@ -668,7 +701,11 @@ export interface JobResult {
   /** Like stdout_lines, for stderr. */
   stderrLines: number;
   /** What the command changed in the work dir, when the spec had a workspace and the command ran. */
-  workspaceChanges?: WorkspaceChanges | undefined;
+  workspaceChanges?:
+    | WorkspaceChanges
+    | undefined;
+  /** What the delegated agent produced, when the spec was an agent task. */
+  agent?: AgentOutcome | undefined;
 }
 
 /**
@@ -714,6 +751,12 @@ export interface JobEvent {
     | //
     /** Nothing happened for grpc.stream_keepalive_ms (default 15 s): the stream is alive. */
     { $case: "keepalive"; value: Keepalive }
+    | //
+    /** An agent task's progress: a step, a tool call, text. */
+    { $case: "agentStep"; value: AgentStep }
+    | //
+    /** An agent task's request of its model, once its response has ended (or the gateway refused it). */
+    { $case: "modelCall"; value: ModelCall }
     | undefined;
 }
 
@@ -769,6 +812,7 @@ function createBaseJobSpec(): JobSpec {
     config: undefined,
     artifacts: [],
     workspace: undefined,
+    agentTask: undefined,
   };
 }
 
@@ -809,6 +853,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.workspace !== undefined) {
       Workspace.encode(message.workspace, writer.uint32(98).fork()).join();
+    }
+    if (message.agentTask !== undefined) {
+      AgentTask.encode(message.agentTask, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -931,6 +978,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.workspace = Workspace.decode(reader, reader.uint32());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.agentTask = AgentTask.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -995,6 +1050,11 @@ export const JobSpec: MessageFns<JobSpec> = {
         ? object.artifacts.map((e: any) => globalThis.String(e))
         : [],
       workspace: isSet(object.workspace) ? Workspace.fromJSON(object.workspace) : undefined,
+      agentTask: isSet(object.agentTask)
+        ? AgentTask.fromJSON(object.agentTask)
+        : isSet(object.agent_task)
+        ? AgentTask.fromJSON(object.agent_task)
+        : undefined,
     };
   },
 
@@ -1045,6 +1105,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.workspace !== undefined) {
       obj.workspace = Workspace.toJSON(message.workspace);
     }
+    if (message.agentTask !== undefined) {
+      obj.agentTask = AgentTask.toJSON(message.agentTask);
+    }
     return obj;
   },
 
@@ -1094,6 +1157,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.artifacts = object.artifacts?.map((e) => e) || [];
     message.workspace = (object.workspace !== undefined && object.workspace !== null)
       ? Workspace.fromPartial(object.workspace)
+      : undefined;
+    message.agentTask = (object.agentTask !== undefined && object.agentTask !== null)
+      ? AgentTask.fromPartial(object.agentTask)
       : undefined;
     return message;
   },
@@ -1363,6 +1429,8 @@ function createBaseJobLimits(): JobLimits {
     maxPids: undefined,
     maxDiskBytes: undefined,
     idleTimeoutMs: undefined,
+    modelMaxRequests: undefined,
+    modelMaxTokens: undefined,
   };
 }
 
@@ -1388,6 +1456,12 @@ export const JobLimits: MessageFns<JobLimits> = {
     }
     if (message.idleTimeoutMs !== undefined) {
       writer.uint32(56).uint64(message.idleTimeoutMs);
+    }
+    if (message.modelMaxRequests !== undefined) {
+      writer.uint32(64).uint32(message.modelMaxRequests);
+    }
+    if (message.modelMaxTokens !== undefined) {
+      writer.uint32(72).uint64(message.modelMaxTokens);
     }
     return writer;
   },
@@ -1461,6 +1535,22 @@ export const JobLimits: MessageFns<JobLimits> = {
             message.idleTimeoutMs = reader.uint64().toString();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.modelMaxRequests = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.modelMaxTokens = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1506,6 +1596,16 @@ export const JobLimits: MessageFns<JobLimits> = {
         : isSet(object.idle_timeout_ms)
         ? globalThis.String(object.idle_timeout_ms)
         : undefined,
+      modelMaxRequests: isSet(object.modelMaxRequests)
+        ? globalThis.Number(object.modelMaxRequests)
+        : isSet(object.model_max_requests)
+        ? globalThis.Number(object.model_max_requests)
+        : undefined,
+      modelMaxTokens: isSet(object.modelMaxTokens)
+        ? globalThis.String(object.modelMaxTokens)
+        : isSet(object.model_max_tokens)
+        ? globalThis.String(object.model_max_tokens)
+        : undefined,
     };
   },
 
@@ -1532,6 +1632,12 @@ export const JobLimits: MessageFns<JobLimits> = {
     if (message.idleTimeoutMs !== undefined) {
       obj.idleTimeoutMs = globalThis.String(message.idleTimeoutMs);
     }
+    if (message.modelMaxRequests !== undefined) {
+      obj.modelMaxRequests = Math.round(message.modelMaxRequests);
+    }
+    if (message.modelMaxTokens !== undefined) {
+      obj.modelMaxTokens = globalThis.String(message.modelMaxTokens);
+    }
     return obj;
   },
 
@@ -1547,6 +1653,8 @@ export const JobLimits: MessageFns<JobLimits> = {
     message.maxPids = object.maxPids ?? undefined;
     message.maxDiskBytes = object.maxDiskBytes ?? undefined;
     message.idleTimeoutMs = object.idleTimeoutMs ?? undefined;
+    message.modelMaxRequests = object.modelMaxRequests ?? undefined;
+    message.modelMaxTokens = object.modelMaxTokens ?? undefined;
     return message;
   },
 };
@@ -2222,6 +2330,7 @@ function createBaseJobResult(): JobResult {
     stdoutLines: 0,
     stderrLines: 0,
     workspaceChanges: undefined,
+    agent: undefined,
   };
 }
 
@@ -2301,6 +2410,9 @@ export const JobResult: MessageFns<JobResult> = {
     }
     if (message.workspaceChanges !== undefined) {
       WorkspaceChanges.encode(message.workspaceChanges, writer.uint32(202).fork()).join();
+    }
+    if (message.agent !== undefined) {
+      AgentOutcome.encode(message.agent, writer.uint32(210).fork()).join();
     }
     return writer;
   },
@@ -2518,6 +2630,14 @@ export const JobResult: MessageFns<JobResult> = {
             message.workspaceChanges = WorkspaceChanges.decode(reader, reader.uint32());
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.agent = AgentOutcome.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2623,6 +2743,7 @@ export const JobResult: MessageFns<JobResult> = {
         : isSet(object.workspace_changes)
         ? WorkspaceChanges.fromJSON(object.workspace_changes)
         : undefined,
+      agent: isSet(object.agent) ? AgentOutcome.fromJSON(object.agent) : undefined,
     };
   },
 
@@ -2703,6 +2824,9 @@ export const JobResult: MessageFns<JobResult> = {
     if (message.workspaceChanges !== undefined) {
       obj.workspaceChanges = WorkspaceChanges.toJSON(message.workspaceChanges);
     }
+    if (message.agent !== undefined) {
+      obj.agent = AgentOutcome.toJSON(message.agent);
+    }
     return obj;
   },
 
@@ -2739,6 +2863,9 @@ export const JobResult: MessageFns<JobResult> = {
     message.stderrLines = object.stderrLines ?? 0;
     message.workspaceChanges = (object.workspaceChanges !== undefined && object.workspaceChanges !== null)
       ? WorkspaceChanges.fromPartial(object.workspaceChanges)
+      : undefined;
+    message.agent = (object.agent !== undefined && object.agent !== null)
+      ? AgentOutcome.fromPartial(object.agent)
       : undefined;
     return message;
   },
@@ -2907,6 +3034,12 @@ export const JobEvent: MessageFns<JobEvent> = {
       case "keepalive":
         Keepalive.encode(message.kind.value, writer.uint32(122).fork()).join();
         break;
+      case "agentStep":
+        AgentStep.encode(message.kind.value, writer.uint32(130).fork()).join();
+        break;
+      case "modelCall":
+        ModelCall.encode(message.kind.value, writer.uint32(138).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2996,6 +3129,22 @@ export const JobEvent: MessageFns<JobEvent> = {
             message.kind = { $case: "keepalive", value: Keepalive.decode(reader, reader.uint32()) };
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.kind = { $case: "agentStep", value: AgentStep.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.kind = { $case: "modelCall", value: ModelCall.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3037,6 +3186,14 @@ export const JobEvent: MessageFns<JobEvent> = {
         ? { $case: "completed", value: JobResult.fromJSON(object.completed) }
         : isSet(object.keepalive)
         ? { $case: "keepalive", value: Keepalive.fromJSON(object.keepalive) }
+        : isSet(object.agentStep)
+        ? { $case: "agentStep", value: AgentStep.fromJSON(object.agentStep) }
+        : isSet(object.agent_step)
+        ? { $case: "agentStep", value: AgentStep.fromJSON(object.agent_step) }
+        : isSet(object.modelCall)
+        ? { $case: "modelCall", value: ModelCall.fromJSON(object.modelCall) }
+        : isSet(object.model_call)
+        ? { $case: "modelCall", value: ModelCall.fromJSON(object.model_call) }
         : undefined,
     };
   },
@@ -3064,6 +3221,10 @@ export const JobEvent: MessageFns<JobEvent> = {
       obj.completed = JobResult.toJSON(message.kind.value);
     } else if (message.kind?.$case === "keepalive") {
       obj.keepalive = Keepalive.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "agentStep") {
+      obj.agentStep = AgentStep.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "modelCall") {
+      obj.modelCall = ModelCall.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -3110,6 +3271,18 @@ export const JobEvent: MessageFns<JobEvent> = {
       case "keepalive": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "keepalive", value: Keepalive.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "agentStep": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "agentStep", value: AgentStep.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "modelCall": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "modelCall", value: ModelCall.fromPartial(object.kind.value) };
         }
         break;
       }

@@ -307,6 +307,17 @@ export interface GetMetricsResponse {
   blobsUploadedTotal: number;
   /** Bytes of those blobs. */
   blobBytesUploadedTotal: number;
+  /**
+   * The OpenCode this worker runs agent tasks with, e.g. "1.18.33"; empty when it runs none
+   * (agent.enabled off, or no OpenCode at agent.opencode_dir).
+   */
+  opencodeVersion: string;
+  /** Model requests the gateway forwarded for agent tasks since the worker started. */
+  modelRequestsTotal: number;
+  /** Model requests it refused (budget spent, unknown route). */
+  modelRequestsRefusedTotal: number;
+  /** Tokens (prompt plus answer) the providers reported for those requests. */
+  modelTokensTotal: number;
 }
 
 /** ReadArtifact's request. */
@@ -2127,6 +2138,10 @@ function createBaseGetMetricsResponse(): GetMetricsResponse {
     blobStoreBytes: 0,
     blobsUploadedTotal: 0,
     blobBytesUploadedTotal: 0,
+    opencodeVersion: "",
+    modelRequestsTotal: 0,
+    modelRequestsRefusedTotal: 0,
+    modelTokensTotal: 0,
   };
 }
 
@@ -2197,6 +2212,18 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
     }
     if (message.blobBytesUploadedTotal !== 0) {
       writer.uint32(176).uint64(message.blobBytesUploadedTotal);
+    }
+    if (message.opencodeVersion !== "") {
+      writer.uint32(186).string(message.opencodeVersion);
+    }
+    if (message.modelRequestsTotal !== 0) {
+      writer.uint32(192).uint64(message.modelRequestsTotal);
+    }
+    if (message.modelRequestsRefusedTotal !== 0) {
+      writer.uint32(200).uint64(message.modelRequestsRefusedTotal);
+    }
+    if (message.modelTokensTotal !== 0) {
+      writer.uint32(208).uint64(message.modelTokensTotal);
     }
     return writer;
   },
@@ -2390,6 +2417,38 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
             message.blobBytesUploadedTotal = longToNumber(reader.uint64());
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.opencodeVersion = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.modelRequestsTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 25: {
+            if (tag !== 200) {
+              break;
+            }
+
+            message.modelRequestsRefusedTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 26: {
+            if (tag !== 208) {
+              break;
+            }
+
+            message.modelTokensTotal = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2492,6 +2551,26 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
         : isSet(object.blob_bytes_uploaded_total)
         ? globalThis.Number(object.blob_bytes_uploaded_total)
         : 0,
+      opencodeVersion: isSet(object.opencodeVersion)
+        ? globalThis.String(object.opencodeVersion)
+        : isSet(object.opencode_version)
+        ? globalThis.String(object.opencode_version)
+        : "",
+      modelRequestsTotal: isSet(object.modelRequestsTotal)
+        ? globalThis.Number(object.modelRequestsTotal)
+        : isSet(object.model_requests_total)
+        ? globalThis.Number(object.model_requests_total)
+        : 0,
+      modelRequestsRefusedTotal: isSet(object.modelRequestsRefusedTotal)
+        ? globalThis.Number(object.modelRequestsRefusedTotal)
+        : isSet(object.model_requests_refused_total)
+        ? globalThis.Number(object.model_requests_refused_total)
+        : 0,
+      modelTokensTotal: isSet(object.modelTokensTotal)
+        ? globalThis.Number(object.modelTokensTotal)
+        : isSet(object.model_tokens_total)
+        ? globalThis.Number(object.model_tokens_total)
+        : 0,
     };
   },
 
@@ -2563,6 +2642,18 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
     if (message.blobBytesUploadedTotal !== 0) {
       obj.blobBytesUploadedTotal = Math.round(message.blobBytesUploadedTotal);
     }
+    if (message.opencodeVersion !== "") {
+      obj.opencodeVersion = message.opencodeVersion;
+    }
+    if (message.modelRequestsTotal !== 0) {
+      obj.modelRequestsTotal = Math.round(message.modelRequestsTotal);
+    }
+    if (message.modelRequestsRefusedTotal !== 0) {
+      obj.modelRequestsRefusedTotal = Math.round(message.modelRequestsRefusedTotal);
+    }
+    if (message.modelTokensTotal !== 0) {
+      obj.modelTokensTotal = Math.round(message.modelTokensTotal);
+    }
     return obj;
   },
 
@@ -2597,6 +2688,10 @@ export const GetMetricsResponse: MessageFns<GetMetricsResponse> = {
     message.blobStoreBytes = object.blobStoreBytes ?? 0;
     message.blobsUploadedTotal = object.blobsUploadedTotal ?? 0;
     message.blobBytesUploadedTotal = object.blobBytesUploadedTotal ?? 0;
+    message.opencodeVersion = object.opencodeVersion ?? "";
+    message.modelRequestsTotal = object.modelRequestsTotal ?? 0;
+    message.modelRequestsRefusedTotal = object.modelRequestsRefusedTotal ?? 0;
+    message.modelTokensTotal = object.modelTokensTotal ?? 0;
     return message;
   },
 };
