@@ -27,6 +27,8 @@ export type Turn =
   | { say: string };
 
 export interface ModelRequest {
+  /** The request's `authorization` header, as the model's server received it (a gateway adds it). */
+  authorization: string | undefined;
   /** The tool names offered in `tools`; empty for the title request. */
   tools: string[];
   /** Every tool result in the conversation so far, in order. */
@@ -37,6 +39,8 @@ export interface ScriptedModel {
   /** The provider's `baseURL` for opencode's config. */
   baseURL: string;
   requests: ModelRequest[];
+  /** Plays `script` from the next request on, with `requests` emptied: one server for a suite's tests. */
+  setScript(script: Turn[]): void;
   close(): Promise<void>;
 }
 
@@ -45,11 +49,15 @@ interface ChatRequest {
   messages: { role: string; tool_call_id?: string; content?: unknown }[];
 }
 
+/** The tokens every scripted answer reports. */
+export const SCRIPTED_USAGE = { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 };
+
 /**
  * Turn `n` answers the request that holds `n` tool results, so the server is stateless per run:
  * a request without tools is opencode's title request and gets a title. Past the script's end it says "done".
  */
-export async function startScriptedModel(script: Turn[]): Promise<ScriptedModel> {
+export async function startScriptedModel(firstScript: Turn[]): Promise<ScriptedModel> {
+  let script = firstScript;
   const requests: ModelRequest[] = [];
   const server = http.createServer((req, res) => {
     void answer(req, res).catch((error: unknown) => {
@@ -65,7 +73,7 @@ export async function startScriptedModel(script: Turn[]): Promise<ScriptedModel>
       .filter((message) => message.role === "tool")
       .map((message) => ({ toolCallId: message.tool_call_id ?? "", content: contentText(message.content) }));
     const tools = (chat.tools ?? []).map((entry) => entry.function.name);
-    requests.push({ tools, toolResults });
+    requests.push({ authorization: req.headers.authorization, tools, toolResults });
 
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     const send = (choice: object): boolean =>
@@ -83,6 +91,10 @@ export async function startScriptedModel(script: Turn[]): Promise<ScriptedModel>
       send({ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: JSON.stringify(args) } }] } });
       send({ index: 0, delta: {}, finish_reason: "tool_calls" });
     }
+    // Every answer reports its usage, as OpenAI does with stream_options.include_usage: a last chunk without choices.
+    res.write(
+      `data: ${JSON.stringify({ id: "chatcmpl-e2e", object: "chat.completion.chunk", created: 0, model: "fake", choices: [], usage: SCRIPTED_USAGE })}\n\n`,
+    );
     res.end("data: [DONE]\n\n");
   }
 
@@ -92,6 +104,10 @@ export async function startScriptedModel(script: Turn[]): Promise<ScriptedModel>
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    setScript(next) {
+      script = next;
+      requests.length = 0;
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

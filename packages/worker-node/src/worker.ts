@@ -1,3 +1,4 @@
+import { describeAgentRuntime, loadAgentRuntime } from "./agent/load-agent-runtime.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { BlobStore } from "./blobs/blob-store.js";
@@ -60,7 +61,12 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   const tokens = config.auth.tokenFile === "" ? undefined : await TokenFile.open(config.auth.tokenFile, log);
 
   // The shell parser's WASM compiles once here, not on the first Dispatch.
-  const [isolation] = await Promise.all([selectDriver(sandboxSettings(config), log), prepareCommandPolicy()]);
+  const [isolation, agents] = await Promise.all([
+    selectDriver(sandboxSettings(config), log),
+    loadAgentRuntime(config),
+    prepareCommandPolicy(),
+  ]);
+  log.info(describeAgentRuntime(agents));
   const resultsDir = join(config.session.baseDir, ".results");
   await mkdir(config.session.baseDir, { recursive: true, mode: 0o711 });
   await mkdir(resultsDir, { recursive: true, mode: 0o700 });
@@ -85,6 +91,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     resultsDir,
     journal: new ResultJournal(resultsDir, log),
     blobStore,
+    agents,
     ...(tracing && { tracer: tracing.tracer }),
   });
   // Results of ended jobs survive a restart (the sessions were swept above): taken back before SERVING.
@@ -101,7 +108,8 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
       concurrency: config.worker.concurrency,
       maxQueued: config.session.maxConcurrentSessions,
       isolationMode: isolation.mode,
-      isolationDetails: isolation.details,
+      isolationDetails: [...isolation.details, describeAgentRuntime(agents)],
+      opencodeVersion: "install" in agents ? agents.install.version : "",
       streamKeepaliveMs: config.grpc.streamKeepaliveMs,
       stalledReaderTimeoutMs: config.grpc.stalledReaderTimeoutMs,
     },

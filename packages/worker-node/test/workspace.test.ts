@@ -137,6 +137,29 @@ describeSandbox("a job over a workspace", () => {
     expect(result.workspaceChanges).toEqual({ changes: [], truncated: false, truncatedReason: "" });
   });
 
+  it("counts input files as what the work dir started with: only those the command changed come back", async () => {
+    const workspace = { entries: await upload({ "a.txt": "a\n" }), remoteOnly: [] };
+    const files = new Map([
+      ["kept.txt", Buffer.from("kept\n")],
+      ["edited.txt", Buffer.from("before\n")],
+      ["gone.txt", Buffer.from("gone\n")],
+      ["tool.sh", Buffer.from("exit 0\n")],
+    ]);
+    const fileModes = new Map([["tool.sh", 0o755]]);
+    const result = await run({ command: "echo after > edited.txt && rm gone.txt", files, fileModes, workspace });
+    expect(result.workspaceChanges?.changes.map(summary)).toEqual([
+      {
+        path: "edited.txt",
+        kind: "CHANGE_KIND_MODIFIED",
+        type: "ENTRY_TYPE_FILE",
+        digest: digestOf("after\n").sha256,
+        mode: "644",
+        content: "after\n",
+      },
+      { path: "gone.txt", kind: "CHANGE_KIND_DELETED", type: "ENTRY_TYPE_UNSPECIFIED" },
+    ]);
+  });
+
   it("reports a hostile command's links as links, never following them", async () => {
     const workspace = { entries: await upload({ "a.txt": "a\n" }), remoteOnly: [] };
     const result = await run({

@@ -38,6 +38,11 @@ const DOCUMENTED_DEFAULTS: WorkerConfig = {
     maxOutputBytes: 2147483648,
     defaultMaxPids: 256,
     maxPids: 4096,
+    defaultAgentMemoryBytes: 1610612736,
+    defaultModelRequests: 50,
+    maxModelRequests: 1000,
+    defaultModelTokens: 2000000,
+    maxModelTokens: 100000000,
     defaultMaxDiskBytes: 1073741824,
     maxDiskBytes: 10737418240,
     commandAllowlist: [...DEFAULT_COMMAND_ALLOWLIST],
@@ -76,6 +81,7 @@ const DOCUMENTED_DEFAULTS: WorkerConfig = {
   metrics: { enabled: true, host: "127.0.0.1", port: 9464 },
   tracing: { exporter: "none", endpoint: "http://127.0.0.1:4318/v1/traces", serviceName: "opencode-worker" },
   workspace: { maxEntries: 50000, maxBytes: 2147483648, inlineBytes: 65536, maxChanges: 10000, maxChangeBytes: 1073741824 },
+  agent: { enabled: true, opencodeDir: "/opt/opencode/base", providersFile: "" },
   blobs: { maxBytes: 4294967296 },
 };
 

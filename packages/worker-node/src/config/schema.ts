@@ -199,6 +199,29 @@ const CONFIG_SCHEMA: ConfigSchema = {
       default: 10 * 1024 ** 3,
       doc: "The largest disk limit a job may ask for.",
     },
+    default_agent_memory_bytes: {
+      kind: "bytes",
+      min: 1,
+      atMost: "max_memory_bytes",
+      default: 1536 * 1024 ** 2,
+      doc: "Memory an agent task (JobSpec.agent_task) gets when it asks for none: OpenCode alone peaks near 630 MiB.",
+    },
+    default_model_requests: {
+      kind: "int",
+      min: 1,
+      atMost: "max_model_requests",
+      default: 50,
+      doc: "Model requests an agent task may make when it sets no limit.",
+    },
+    max_model_requests: { kind: "int", min: 1, default: 1000, doc: "The most model requests an agent task may ask for." },
+    default_model_tokens: {
+      kind: "int",
+      min: 1,
+      atMost: "max_model_tokens",
+      default: 2_000_000,
+      doc: "Model tokens (prompt plus answer) an agent task may use when it sets no limit.",
+    },
+    max_model_tokens: { kind: "int", min: 1, default: 100_000_000, doc: "The most model tokens an agent task may ask for." },
     command_allowlist: {
       kind: "list",
       default: () => [...DEFAULT_COMMAND_ALLOWLIST],
@@ -397,6 +420,23 @@ const CONFIG_SCHEMA: ConfigSchema = {
       kind: "bytes",
       default: 1024 ** 3,
       doc: "Bytes of changed workspace files one job may store in the blob store; beyond it the list is marked truncated.",
+    },
+  },
+  agent: {
+    enabled: {
+      kind: "bool",
+      default: true,
+      doc: "Accept agent tasks (JobSpec.agent_task), when OpenCode is installed at `agent.opencode_dir`.",
+    },
+    opencode_dir: {
+      kind: "string",
+      default: "/opt/opencode/base",
+      doc: "The OpenCode installation agent tasks run (npm package opencode-ai, as scripts/setup.sh installs it), bound read-only into their sandboxes.",
+    },
+    providers_file: {
+      kind: "string",
+      default: "",
+      doc: "JSON file naming the model providers agent tasks may use (api, base_url, models, and the key's source: api_key_file 0600 or api_key_env); see the README. Empty: no providers.",
     },
   },
   blobs: {

@@ -63,6 +63,14 @@ export interface WorkerConfig {
     /** governance.default_max_disk_bytes / max_disk_bytes. @default 1073741824 / 10737418240 */
     defaultMaxDiskBytes: number;
     maxDiskBytes: number;
+    /** governance.default_agent_memory_bytes: an agent task's memory when it asks for none (OpenCode peaks near 630 MiB). @default 1610612736 */
+    defaultAgentMemoryBytes: number;
+    /** governance.default_model_requests / max_model_requests: an agent task's model requests. @default 50 / 1000 */
+    defaultModelRequests: number;
+    maxModelRequests: number;
+    /** governance.default_model_tokens / max_model_tokens: an agent task's model tokens. @default 2000000 / 100000000 */
+    defaultModelTokens: number;
+    maxModelTokens: number;
     /** governance.command_allowlist: command words a job may use. @default the built-in list (about 60 tools) */
     commandAllowlist: string[];
     /** governance.command_policy: "enforce" denies, "off" skips the guard. @default enforce */
@@ -167,6 +175,15 @@ export interface WorkerConfig {
     maxChanges: number;
     /** workspace.max_change_bytes: bytes of changed files stored for one result. @default 1073741824 */
     maxChangeBytes: number;
+  };
+  /** Agent tasks (JobSpec.agent_task): OpenCode run inside the sandbox, its model reached through the worker's gateway. */
+  agent: {
+    /** agent.enabled: accept agent tasks. @default true */
+    enabled: boolean;
+    /** agent.opencode_dir: the OpenCode installation (npm package opencode-ai), bound read-only into agent sandboxes. @default /opt/opencode/base */
+    opencodeDir: string;
+    /** agent.providers_file: JSON file of the model providers agents may use, with their keys' sources. @default "" */
+    providersFile: string;
   };
   /** The content-addressed blob store workspaces are built from, under session.base_dir (FindMissingBlobs, UploadBlobs, ReadBlob). */
   blobs: {

@@ -72,6 +72,9 @@ function messageFor(
       return note ? `cancelled: ${note}` : "cancelled";
     case TerminationReason.TERMINATION_REASON_POLICY_DENIED:
       return `denied by policy: ${note ?? "no reason given"}`;
+    case TerminationReason.TERMINATION_REASON_MODEL_BUDGET:
+      // The gateway's note names the budget spent (limits.model_max_requests or limits.model_max_tokens).
+      return `stopped: ${note ?? "model budget spent"}: raise it or give the agent a smaller task`;
     default:
       return `worker error: ${note ?? "unknown"} (the job may not have run; see the worker's log)`;
   }

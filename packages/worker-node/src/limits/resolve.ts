@@ -50,6 +50,22 @@ const LIMIT_RULES: ReadonlyArray<{
     integer: true,
   },
   {
+    field: "modelMaxRequests",
+    name: "model_max_requests",
+    defaultKey: "defaultModelRequests",
+    maxKey: "maxModelRequests",
+    maxName: "governance.max_model_requests",
+    integer: true,
+  },
+  {
+    field: "modelMaxTokens",
+    name: "model_max_tokens",
+    defaultKey: "defaultModelTokens",
+    maxKey: "maxModelTokens",
+    maxName: "governance.max_model_tokens",
+    integer: true,
+  },
+  {
     field: "idleTimeoutMs",
     name: "idle_timeout_ms",
     defaultKey: "defaultIdleTimeoutMs",
@@ -60,17 +76,27 @@ const LIMIT_RULES: ReadonlyArray<{
   },
 ];
 
-/** Unset limits take the worker's default; set ones must be positive and within the worker's maximum. */
-export function resolveLimits(requested: JobLimits | undefined, governance: Governance): ResolvedLimits {
+/** The limits only an agent task has: a command's job may not set them (they would limit nothing). */
+const MODEL_LIMITS: ReadonlySet<string> = new Set(["modelMaxRequests", "modelMaxTokens"]);
+
+/**
+ * Unset limits take the worker's default (an agent task's memory its own: OpenCode needs more than a command);
+ * set ones must be positive and within the worker's maximum.
+ */
+export function resolveLimits(requested: JobLimits | undefined, governance: Governance, agentTask: boolean): ResolvedLimits {
   const resolved = {} as ResolvedLimits;
   for (const rule of LIMIT_RULES) {
     const sent = requested?.[rule.field];
     const max = governance[rule.maxKey] as number;
+    const field = `limits.${rule.name}`;
+    if (sent !== undefined && !agentTask && MODEL_LIMITS.has(rule.field)) {
+      throw invalidArgument(field, `limits a model's use, so only an agent task (agent_task) may set it, got ${sent}`);
+    }
     if (sent === undefined) {
-      resolved[rule.field] = governance[rule.defaultKey] as number;
+      const defaultKey = agentTask && rule.field === "memoryBytes" ? "defaultAgentMemoryBytes" : rule.defaultKey;
+      resolved[rule.field] = governance[defaultKey] as number;
       continue;
     }
-    const field = `limits.${rule.name}`;
     // 64-bit limits arrive as exact decimal strings (jstype JS_STRING). Number() rounds only past
     // 2^53, far above any maximum (a safe integer), so the comparison is exact; the message quotes
     // the value as sent, and checking the maximum first names it for what it is, not a non-integer.

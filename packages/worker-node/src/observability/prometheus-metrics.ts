@@ -42,15 +42,6 @@ export class WorkerMetrics implements JobObserver {
       registers,
     });
     new Counter({
-      name: "opencode_worker_jobs_accepted_total",
-      help: "Jobs accepted by Dispatch (repeats of the same job_id not counted).",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(manager.stats().jobsTotal);
-      },
-    });
-    new Counter({
       name: "opencode_worker_jobs_ended_total",
       help: "Jobs that ended, by final state and termination reason.",
       labelNames: ["state", "reason"],
@@ -86,24 +77,44 @@ export class WorkerMetrics implements JobObserver {
       "Bytes those blobs hold (within blobs.max_bytes, the least recently used evicted).",
       () => blobStore.stats().bytes,
     );
-    new Counter({
-      name: "opencode_worker_blobs_uploaded_total",
-      help: "Blobs UploadBlobs stored (not counting those already present).",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(blobStore.stats().uploadedBlobs);
-      },
-    });
-    new Counter({
-      name: "opencode_worker_blob_bytes_uploaded_total",
-      help: "Bytes of the blobs UploadBlobs stored.",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(blobStore.stats().uploadedBytes);
-      },
-    });
+    // A total the worker keeps itself, read at each scrape.
+    const counter = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    counter(
+      "opencode_worker_jobs_accepted_total",
+      "Jobs accepted by Dispatch (repeats of the same job_id not counted).",
+      () => manager.stats().jobsTotal,
+    );
+    counter(
+      "opencode_worker_blobs_uploaded_total",
+      "Blobs UploadBlobs stored (not counting those already present).",
+      () => blobStore.stats().uploadedBlobs,
+    );
+    counter("opencode_worker_blob_bytes_uploaded_total", "Bytes of the blobs UploadBlobs stored.", () => blobStore.stats().uploadedBytes);
+    counter(
+      "opencode_worker_model_requests_total",
+      "Model requests agent tasks' gateways forwarded to a provider (counted as each task ends).",
+      () => manager.stats().modelRequestsTotal,
+    );
+    counter(
+      "opencode_worker_model_requests_refused_total",
+      "Model requests the gateways refused (a spent budget, a route they do not serve).",
+      () => manager.stats().modelRequestsRefusedTotal,
+    );
+    counter(
+      "opencode_worker_model_tokens_total",
+      "Tokens (prompt plus answer) the providers reported for agent tasks.",
+      () => manager.stats().modelTokensTotal,
+    );
     new Gauge({
       name: "opencode_worker_isolation_info",
       help: "The isolation jobs run with (sandbox, reduced, none), as the label of a constant 1.",

@@ -90,6 +90,9 @@ export interface ResolvedLimits {
   maxDiskBytes: number;
   /** 0 disables. */
   idleTimeoutMs: number;
+  /** Agent tasks only (the model gateway counts them); a command's job has the defaults, unused. */
+  modelMaxRequests: number;
+  modelMaxTokens: number;
 }
 
 export interface PreparedSandbox {
@@ -140,6 +143,16 @@ export interface ExecSpec {
   /** Absolute path as the job sees it (inside jobWorkDir). */
   cwd: string;
   stdin: Buffer;
+  /**
+   * Host paths the job sees read-only at `target` beyond the usual (an agent task's OpenCode, relay and gateway
+   * socket). A driver that cannot bind refuses them; the process driver sees the host as it is.
+   */
+  readOnlyBinds?: readonly ReadOnlyBind[];
+}
+
+export interface ReadOnlyBind {
+  readonly source: string;
+  readonly target: string;
 }
 
 export interface SandboxProcess {

@@ -42,6 +42,8 @@ export interface WorkerIdentity {
   maxQueued: number;
   isolationMode: string;
   isolationDetails: string[];
+  /** The OpenCode agent tasks run with; "" when they are refused. */
+  opencodeVersion: string;
   streamKeepaliveMs: number;
   stalledReaderTimeoutMs: number;
 }
@@ -298,6 +300,10 @@ export class WorkerService {
       heapUsedBytes: memory.heapUsed,
       isolationMode: id.isolationMode,
       isolationDetails: id.isolationDetails,
+      opencodeVersion: id.opencodeVersion,
+      modelRequestsTotal: stats.modelRequestsTotal,
+      modelRequestsRefusedTotal: stats.modelRequestsRefusedTotal,
+      modelTokensTotal: stats.modelTokensTotal,
       draining: this.manager.isDraining,
       retainedResults: stats.retainedResults,
       retainedResultBytes: stats.retainedResultBytes,

@@ -73,6 +73,7 @@ export function buildResult(job: Job, inputs: ResultInputs): JobResult {
     unlistedArtifacts: 0,
     unlistedSkippedArtifacts: 0,
     ...(collected?.workspaceChanges && { workspaceChanges: collected.workspaceChanges }),
+    ...(report?.agent && { agent: report.agent }),
   });
 }
 

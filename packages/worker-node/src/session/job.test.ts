@@ -5,10 +5,13 @@ import { loadConfig } from "../config/index.js";
 import { Job } from "./job.js";
 import { validateSpec } from "./validate-spec.js";
 
+/** A worker that runs no agent tasks: these tests are about commands. */
+const NO_AGENTS = { refusal: "no agent tasks in this test" };
+
 describe("a job an earlier worker process started", () => {
   const restored = async (createdUnixMs: number, startedUnixMs: number): Promise<Job> => {
     const { config } = await loadConfig({ argv: [], env: {}, cwd: tmpdir() });
-    const spec = await validateSpec(JobSpec.fromPartial({ jobId: "restored", command: "true" }), config);
+    const spec = await validateSpec(JobSpec.fromPartial({ jobId: "restored", command: "true" }), config, NO_AGENTS);
     const job = new Job(spec, "session", "/nowhere", 1024, "anonymous", createdUnixMs);
     job.restoreStart(startedUnixMs, Phase.PHASE_EXECUTE);
     return job;

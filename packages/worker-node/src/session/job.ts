@@ -1,4 +1,5 @@
 import { JobState, Phase, type JobEvent, type JobResult, type SessionConfig } from "@opencode-worker/shared";
+import type { ValidatedAgentTask } from "../agent/validate-agent-task.js";
 import type { CollectedArtifact } from "../files/collect-artifacts.js";
 import type { ValidatedFile } from "../files/write-inputs.js";
 import type { Termination } from "../limits/outcome.js";
@@ -24,8 +25,10 @@ export interface ValidatedJob {
   network: "restricted" | "open";
   sessionConfig: SessionConfig;
   artifactPatterns: string[];
-  /** JobSpec.workspace, when the spec has one: materialized in PREPARE, compared in COLLECT. */
+  /** JobSpec.workspace, when the spec has one (an agent task always does): materialized in PREPARE, compared in COLLECT. */
   workspace?: ValidatedWorkspace;
+  /** JobSpec.agent_task: `argv` then runs OpenCode with it, and EXECUTE serves its model gateway. */
+  agentTask?: ValidatedAgentTask;
 }
 
 /** Milliseconds spent in each step, filled in as the job moves. */

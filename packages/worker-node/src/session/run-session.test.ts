@@ -14,6 +14,9 @@ import { ResultJournal } from "./result-journal.js";
 import { runSession } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
 
+/** A worker that runs no agent tasks: these tests are about commands. */
+const NO_AGENTS = { refusal: "no agent tasks in this test" };
+
 let baseDir: string;
 let config: WorkerConfig;
 
@@ -69,7 +72,7 @@ describe("runSession", () => {
     const spec = JobSpec.fromPartial({ jobId: "collect-throws", command: 'echo made > "$OPENCODE_OUTPUT_DIR/out.txt"' });
     const sessionId = uuidv7();
     const job = new Job(
-      await validateSpec(spec, config),
+      await validateSpec(spec, config, NO_AGENTS),
       sessionId,
       join(config.session.baseDir, `session-${sessionId}`),
       config.session.resultOutputBytes,

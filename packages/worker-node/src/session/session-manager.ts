@@ -13,6 +13,7 @@ import type { IsolationReport } from "../sandbox/driver.js";
 import type { JobTrace, JobTracer, TraceParent } from "./job-trace.js";
 import { runSession, type SessionContext } from "./run-session.js";
 import { validateSpec } from "./validate-spec.js";
+import type { AgentRuntime } from "../agent/agent-runtime.js";
 import type { ValidatedWorkspace } from "../workspace/validate-workspace.js";
 import { scopedBlobs, type ScopedBlobs } from "../workspace/workspace-blobs.js";
 
@@ -26,6 +27,8 @@ export interface SessionManagerOptions extends Omit<SessionContext, "driver" | "
   tracer?: JobTracer;
   /** The workspace blobs of every caller: a job's are pinned while it runs, and what it changed is stored there. */
   blobStore: BlobStore;
+  /** What agent tasks run with (OpenCode and the model providers), or why this worker refuses them. */
+  agents: AgentRuntime;
 }
 
 /** Told of each session's phases and of each job's end, after it is counted (the Prometheus metrics). */
@@ -51,6 +54,8 @@ export class SessionManager {
   private draining = false;
   private jobsTotal = 0;
   private readonly outcomes = new Map<string, OutcomeCount>();
+  /** Agent tasks' model use, added up as each one ends. */
+  private readonly modelTotals = { requests: 0, refused: 0, tokens: 0 };
   readonly jobLatency = new LatencyWindow();
   readonly queueLatency = new LatencyWindow();
   private readonly observers: JobObserver[] = [];
@@ -77,7 +82,15 @@ export class SessionManager {
   async dispatch(spec: JobSpec, caller: Caller, parent: TraceParent = {}): Promise<{ job: Job; created: boolean }> {
     const { driver, refusal } = this.options.isolation;
     if (refusal || !driver) throw new WorkerError("FAILED_PRECONDITION", refusal ?? "no sandbox driver is available on this worker");
-    const validated = await validateSpec(spec, this.options.config);
+    const validated = await validateSpec(spec, this.options.config, this.options.agents);
+    // Its gateway socket and loopback relay need the sandbox's own mount and network namespaces.
+    if (validated.agentTask && driver.isolation !== "sandbox") {
+      throw new WorkerError(
+        "FAILED_PRECONDITION",
+        `agent_task: agent tasks run only in the sandbox, and this worker's isolation is ${driver.isolation}; install bubblewrap (scripts/setup.sh)`,
+        { field: "agent_task" },
+      );
+    }
     if (validated.network === "open" && driver.openNetworkRefusal) {
       throw new WorkerError("FAILED_PRECONDITION", `config.network: ${driver.openNetworkRefusal}`, { field: "config.network" });
     }
@@ -193,6 +206,9 @@ export class SessionManager {
       outcomes: [...this.outcomes.values()],
       retainedResults: this.retained.length,
       retainedResultBytes: this.retainedBytes,
+      modelRequestsTotal: this.modelTotals.requests,
+      modelRequestsRefusedTotal: this.modelTotals.refused,
+      modelTokensTotal: this.modelTotals.tokens,
     };
   }
 
@@ -295,6 +311,12 @@ export class SessionManager {
     const outcome = this.outcomes.get(key) ?? { state: result.state, reason: result.reason, count: 0 };
     outcome.count += 1;
     this.outcomes.set(key, outcome);
+    const usage = result.agent?.usage;
+    if (usage) {
+      this.modelTotals.requests += usage.requests;
+      this.modelTotals.refused += usage.refusedRequests;
+      this.modelTotals.tokens += usage.inputTokens + usage.outputTokens;
+    }
     this.jobLatency.record(job.ageMs());
     this.queueLatency.record(job.timings.queueMs);
     for (const observer of this.observers) observer.jobEnded(job);

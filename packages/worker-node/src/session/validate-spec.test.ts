@@ -9,6 +9,9 @@ import { buildJobEnv } from "../security/env-filter.js";
 import { MAX_EXEC_STRING_BYTES, MAX_EXEC_TOTAL_BYTES } from "./exec-size.js";
 import { validateSpec } from "./validate-spec.js";
 
+/** A worker that runs no agent tasks: these tests are about commands. */
+const NO_AGENTS = { refusal: "no agent tasks in this test" };
+
 const BASE_DIR = "/srv/opencode-worker/sessions";
 /** The longest string the kernel execs, without its NUL. */
 const LONGEST = MAX_EXEC_STRING_BYTES - 1;
@@ -31,7 +34,7 @@ const spec = (fields: Partial<JobSpec>) => JobSpec.fromPartial(fields);
 const env = (entries: Array<[string, string]>) => new Map(entries);
 
 async function refusal(fields: Partial<JobSpec>): Promise<WorkerError> {
-  const error = await validateSpec(spec(fields), config).then(
+  const error = await validateSpec(spec(fields), config, NO_AGENTS).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -56,7 +59,7 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
   it("draws the line for one argv item exactly where the kernel does", async () => {
     const fits = "x".repeat(LONGEST);
     const over = "x".repeat(LONGEST + 1);
-    await expect(validateSpec(spec({ argv: ["true", fits] }), config)).resolves.toMatchObject({ argv: ["true", fits] });
+    await expect(validateSpec(spec({ argv: ["true", fits] }), config, NO_AGENTS)).resolves.toMatchObject({ argv: ["true", fits] });
     expect((await refusal({ argv: ["true", over] })).context.field).toBe("argv[1]");
     expect(kernelVerdict([fits], {})).toBe("ok");
     expect(kernelVerdict([over], {})).toBe("E2BIG");
@@ -72,7 +75,7 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
   it("counts a variable as the NAME=value string the kernel sees, to the byte", async () => {
     const fits = "x".repeat(LONGEST - "BIG=".length);
     const over = `${fits}x`;
-    await expect(validateSpec(spec({ argv: ["true"], env: env([["BIG", fits]]) }), config)).resolves.toMatchObject({
+    await expect(validateSpec(spec({ argv: ["true"], env: env([["BIG", fits]]) }), config, NO_AGENTS)).resolves.toMatchObject({
       env: env([["BIG", fits]]),
     });
     const error = await refusal({ argv: ["true"], env: env([["BIG", over]]) });
@@ -108,7 +111,7 @@ describe("validateSpec refuses what the kernel would refuse at exec (E2BIG)", ()
     const defaultsCost = Object.entries(defaults).reduce((sum, [name, value]) => sum + cost(`${name}=${value}`), 0);
     const room = MAX_EXEC_TOTAL_BYTES - cost("true") - defaultsCost;
     const variables = env(variablesCosting(room));
-    await expect(validateSpec(spec({ argv: ["true"], env: variables }), config)).resolves.toMatchObject({ env: variables });
+    await expect(validateSpec(spec({ argv: ["true"], env: variables }), config, NO_AGENTS)).resolves.toMatchObject({ env: variables });
     expect((await refusal({ argv: ["true"], env: env(variablesCosting(room + 1)) })).context.field).toBe("env");
   });
 });
@@ -120,20 +123,20 @@ describe("validateSpec with a workspace", () => {
   });
 
   it("carries the validated manifest, and a spec hash that tells manifests apart (Dispatch's idempotency)", async () => {
-    const first = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5") }), config);
+    const first = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5") }), config, NO_AGENTS);
     expect(first.workspace?.entries).toEqual([
       { kind: "file", path: "src/a.ts", digest: { sha256: "b".repeat(64), sizeBytes: 5 }, mode: 0o644 },
     ]);
-    const again = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5") }), config);
-    const otherMode = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5", 0o755) }), config);
+    const again = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5") }), config, NO_AGENTS);
+    const otherMode = await validateSpec(spec({ jobId: "w", argv: ["true"], workspace: manifest("5", 0o755) }), config, NO_AGENTS);
     expect(again.specHash).toBe(first.specHash);
     expect(otherMode.specHash).not.toBe(first.specHash);
-    expect((await validateSpec(spec({ argv: ["true"] }), config)).workspace).toBeUndefined();
+    expect((await validateSpec(spec({ argv: ["true"] }), config, NO_AGENTS)).workspace).toBeUndefined();
   });
 
   it("refuses a manifest larger than the job's disk (limits.max_disk_bytes): materialized files live on it", async () => {
     const limits = { maxDiskBytes: "1000" };
-    await expect(validateSpec(spec({ argv: ["true"], limits, workspace: manifest("1000") }), config)).resolves.toBeDefined();
+    await expect(validateSpec(spec({ argv: ["true"], limits, workspace: manifest("1000") }), config, NO_AGENTS)).resolves.toBeDefined();
     expect((await refusal({ argv: ["true"], limits, workspace: manifest("1001") })).context.field).toBe("workspace.entries");
   });
 

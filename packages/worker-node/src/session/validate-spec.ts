@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { JOB_ID_PATTERN, JobSpec, NetworkPolicy, uuidv7 } from "@opencode-worker/shared";
+import { agentArgv } from "../agent/agent-command.js";
+import type { AgentRuntime } from "../agent/agent-runtime.js";
+import { validateAgentTask, type ValidatedAgentTask } from "../agent/validate-agent-task.js";
 import type { WorkerConfig } from "../config/worker-config.js";
 import { WorkerError, invalidArgument } from "../errors.js";
 import { resolveLimits } from "../limits/resolve.js";
@@ -21,23 +24,26 @@ const commandVerdicts = new CommandVerdicts();
  * the field and the bad value (INVALID_ARGUMENT) or the policy that refused it (PERMISSION_DENIED).
  * Nothing is written or started before this returns.
  */
-export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise<ValidatedJob> {
+export async function validateSpec(spec: JobSpec, config: WorkerConfig, agents: AgentRuntime): Promise<ValidatedJob> {
   const jobId = spec.jobId === "" ? uuidv7() : spec.jobId;
   if (!JOB_ID_PATTERN.test(jobId)) {
     throw invalidArgument("job_id", `expected 1-128 characters of [A-Za-z0-9._-], got ${quote(jobId)}`);
   }
-  const argv = programArgv(spec);
   const files = validateInputFiles(spec.files, spec.fileModes, {
     maxFiles: config.session.maxFiles,
     maxFilesBytes: config.session.maxFilesBytes,
   });
   validateJobEnv(spec.env);
-  checkExecSize(argv, jobEnvAsExecuted(spec.env, config), spec.command !== "" ? "command" : "argv");
+  const agentTask = spec.agentTask && validateAgentTaskSpec(spec, agents);
+  const argv = agentTask ? agentArgv(agentTask) : programArgv(spec);
+  if (!agentTask) checkExecSize(argv, jobEnvAsExecuted(spec.env, config), spec.command !== "" ? "command" : "argv");
   const cwd = validateCwd(spec.cwd);
   const artifactPatterns = validateArtifactPatterns(spec.artifacts);
-  const limits = resolveLimits(spec.limits, config.governance);
+  const limits = resolveLimits(spec.limits, config.governance, agentTask !== undefined);
+  // An agent task always has a workspace, empty without one, so that what the agent changed comes back.
+  const wantedWorkspace = spec.workspace ?? (agentTask && { entries: [], remoteOnly: [] });
   const workspace =
-    spec.workspace && validateWorkspace(spec.workspace, { filePaths: files.map((file) => file.path), cwd }, config.workspace);
+    wantedWorkspace && validateWorkspace(wantedWorkspace, { filePaths: files.map((file) => file.path), cwd }, config.workspace);
   // Materialized files live on the session's disk, so they count against it: refused here rather than by ENOSPC in PREPARE.
   if (workspace && workspace.totalBytes > limits.maxDiskBytes) {
     throw invalidArgument(
@@ -53,7 +59,13 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise
     network: spec.config?.network ?? NetworkPolicy.NETWORK_POLICY_UNSPECIFIED,
     telemetry: spec.config?.telemetry ?? false,
   };
-  if (config.governance.commandPolicy === "enforce") {
+  if (agentTask && network !== "restricted") {
+    throw invalidArgument(
+      "config.network",
+      "an agent task runs with network RESTRICTED: its model is reached through the worker's gateway",
+    );
+  }
+  if (!agentTask && config.governance.commandPolicy === "enforce") {
     await commandVerdicts.verify(spec.command !== "" ? { command: spec.command } : { argv: spec.argv }, {
       allowlist: config.governance.commandAllowlist,
     });
@@ -65,13 +77,27 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig): Promise
     files,
     env: spec.env,
     cwd,
-    stdin: spec.stdin,
+    // The agent reads its prompt on stdin: an argument is capped at 128 KiB by the kernel, a prompt at 256 KiB.
+    stdin: agentTask ? Buffer.from(agentTask.prompt) : spec.stdin,
     limits,
     network,
     sessionConfig,
     artifactPatterns,
     ...(workspace && { workspace }),
+    ...(agentTask && { agentTask }),
   };
+}
+
+/** An agent task is the job's program: no command, argv or stdin beside it. */
+function validateAgentTaskSpec(spec: JobSpec, agents: AgentRuntime): ValidatedAgentTask | undefined {
+  if (!spec.agentTask) return undefined;
+  const other = spec.command !== "" ? "command" : spec.argv.length > 0 ? "argv" : spec.stdin.length > 0 ? "stdin" : undefined;
+  if (other) throw invalidArgument(other, "must be empty in an agent task: the agent runs its own commands and reads agent_task.prompt");
+  return validateAgentTask(
+    spec.agentTask,
+    { mode: spec.config?.mode ?? "", provider: spec.config?.provider ?? "", model: spec.config?.model ?? "" },
+    agents,
+  );
 }
 
 function programArgv(spec: JobSpec): string[] {
@@ -80,7 +106,7 @@ function programArgv(spec: JobSpec): string[] {
   if (hasCommand === hasArgv) {
     throw invalidArgument(
       hasCommand ? "argv" : "command",
-      "set exactly one of `command` (a shell line) and `argv` (a program and its arguments)",
+      "set exactly one of `command` (a shell line), `argv` (a program and its arguments) and `agent_task`",
     );
   }
   if (hasCommand) {

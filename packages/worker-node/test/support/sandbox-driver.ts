@@ -33,6 +33,8 @@ export function testLimits(overrides: Partial<ResolvedLimits> = {}): ResolvedLim
     maxPids: 64,
     maxDiskBytes: 64 * 1024 * 1024,
     idleTimeoutMs: 0,
+    modelMaxRequests: 1,
+    modelMaxTokens: 1,
     ...overrides,
   };
 }

@@ -17,10 +17,30 @@ const spec = (overrides: Partial<SandboxCommandSpec> = {}): SandboxCommandSpec =
   argv: ["node", "-e", "1"],
   env: { PATH: "/usr/bin", LD_PRELOAD: "/srv/ow/sessions/session-1/work/x.so" },
   cwd: "/srv/ow/sessions/session-1/work",
+  readOnlyBinds: [],
   ...overrides,
 });
 
 describe("buildSandboxCommand", () => {
+  it("binds extra paths read-only under parents the job's uid can traverse, made before the launcher's bind", () => {
+    const readOnlyBinds = [
+      { source: "/opt/opencode/base", target: "/opt/opencode/base" },
+      { source: "/srv/ow/sessions/session-1/gateway/model.sock", target: "/run/opencode-worker/model.sock" },
+    ];
+    const { args } = buildSandboxCommand(spec({ readOnlyBinds }));
+    const text = args.join(" ");
+    expect(text).toContain(
+      "--perms 0755 --dir /opt --perms 0755 --dir /opt/opencode --perms 0755 --dir /run --perms 0755 --dir /run/opencode-worker",
+    );
+    expect(text).toContain(
+      "--ro-bind /opt/opencode/base /opt/opencode/base --ro-bind /srv/ow/sessions/session-1/gateway/model.sock /run/opencode-worker/model.sock",
+    );
+    // bwrap would otherwise create /run/opencode-worker 0700 root for the launcher, and the slot uid could not enter it.
+    expect(text.indexOf("--dir /run/opencode-worker")).toBeLessThan(
+      text.indexOf(`--ro-bind /opt/ow/native/build/sandbox-launcher ${LAUNCHER_IN_SANDBOX}`),
+    );
+  });
+
   it("hands the job's environment to the launcher, which applies it only after the drop", () => {
     const { file, args } = buildSandboxCommand(spec());
     expect(file).toBe("/bin/sh");

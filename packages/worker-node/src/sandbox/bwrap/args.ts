@@ -3,6 +3,7 @@ import { dirname, isAbsolute } from "node:path";
 import { invalidArgument } from "../../errors.js";
 import { LAUNCHER_IN_SANDBOX, SECCOMP_FD, STATUS_FD } from "./launcher.js";
 import { OPEN_NETWORK_BWRAP_ARGS } from "./open-network.js";
+import type { ReadOnlyBind } from "../driver.js";
 import type { SlotView, SystemBind } from "./mounts/system-view.js";
 
 /**
@@ -48,6 +49,8 @@ export interface SandboxCommandSpec {
   argv: readonly string[];
   env: Readonly<Record<string, string>>;
   cwd: string;
+  /** ExecSpec.readOnlyBinds. */
+  readOnlyBinds: readonly ReadOnlyBind[];
 }
 
 /**
@@ -175,6 +178,9 @@ export function buildSandboxCommand(spec: SandboxCommandSpec): { file: string; a
     "--bind",
     session,
     session,
+    // Their parents first, 0755 (the launcher's too, /run/opencode-worker): the job's uid runs what lies there.
+    ...spec.readOnlyBinds.flatMap((b) => ancestors(b.target).flatMap((d) => ["--perms", "0755", "--dir", d])),
+    ...spec.readOnlyBinds.flatMap((b) => ["--ro-bind", b.source, b.target]),
     "--ro-bind",
     spec.tools.launcher,
     LAUNCHER_IN_SANDBOX,

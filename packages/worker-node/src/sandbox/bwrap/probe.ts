@@ -89,6 +89,8 @@ const PROBE_LIMITS: ResolvedLimits = {
   maxPids: 16,
   maxDiskBytes: 8 * 1024 * 1024,
   idleTimeoutMs: 0,
+  modelMaxRequests: 1,
+  modelMaxTokens: 1,
 };
 
 interface SelfTest {

@@ -106,6 +106,7 @@ export class BwrapSession implements PreparedSandbox {
       argv: exec.argv,
       env: exec.env,
       cwd: exec.cwd,
+      readOnlyBinds: exec.readOnlyBinds ?? [],
     });
     this.job = new BwrapJob(file, args, exec.stdin, config.seccomp, {
       limits: this.spec.limits,

@@ -1,12 +1,18 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { WorkspaceChanges } from "@opencode-worker/shared";
 import type { WorkerConfig } from "../../config/worker-config.js";
 import { collectArtifacts, type CollectedArtifacts } from "../../files/collect-artifacts.js";
 import type { PreparedSandbox } from "../../sandbox/driver.js";
+import type { ValidatedFile } from "../../files/write-inputs.js";
 import { diffWorkspace } from "../../workspace/diff-workspace.js";
+import type { ManifestEntry } from "../../workspace/validate-workspace.js";
 import type { Job } from "../job.js";
 
-/** What COLLECT found: the artifacts, and what the command changed in the work dir when the job had a workspace. */
+/**
+ * What COLLECT found: the artifacts, and what the command changed in the work dir when the job had a workspace
+ * (the manifest's entries and the input files being what it started with).
+ */
 export type Collected = CollectedArtifacts & { readonly workspaceChanges?: WorkspaceChanges };
 
 /**
@@ -37,11 +43,21 @@ export async function collectPhase(
   if (!manifest || !job.workspaceBlobs || !job.materialized) return collected;
   const workspaceChanges = await diffWorkspace(sandbox.workDir, {
     ...(job.workspaceUpperDir !== undefined && { upperDir: job.workspaceUpperDir }),
-    manifest: manifest.entries,
+    manifest: [...manifest.entries, ...job.spec.files.map(asManifestEntry)],
     identities: job.materialized,
     remoteOnly: manifest.remoteOnly,
     blobs: job.workspaceBlobs,
     ...workspace,
   });
   return { ...collected, workspaceChanges };
+}
+
+/** An input file is part of what the work dir started with: a change only if the command changed it. */
+function asManifestEntry(file: ValidatedFile): ManifestEntry {
+  return {
+    kind: "file",
+    path: file.path,
+    digest: { sha256: createHash("sha256").update(file.content).digest("hex"), sizeBytes: file.content.length },
+    mode: file.mode,
+  };
 }

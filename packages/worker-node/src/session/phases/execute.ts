@@ -1,6 +1,6 @@
 import { posix as path } from "node:path";
 import type { Readable } from "node:stream";
-import { OutputStream, TerminationReason } from "@opencode-worker/shared";
+import { OutputStream, TerminationReason, type AgentOutcome } from "@opencode-worker/shared";
 import { KILL_GRACE_MS, treeKiller } from "../../limits/kill.js";
 import type { Termination } from "../../limits/outcome.js";
 import { startIdleTimer, startWallTimer } from "../../limits/timers.js";
@@ -9,6 +9,7 @@ import type { Logger } from "../../logging/logger.js";
 import { reasonName } from "../../observability/enum-names.js";
 import type { PreparedSandbox, SandboxProcess } from "../../sandbox/driver.js";
 import { buildJobEnv } from "../../security/env-filter.js";
+import { startAgentExecution, type AgentExecution } from "../../agent/agent-execution.js";
 import { countNewlines } from "../../util/count-newlines.js";
 import type { Job } from "../job.js";
 
@@ -16,6 +17,8 @@ import type { Job } from "../job.js";
 const ENDED_BY_ITSELF = new Set([TerminationReason.TERMINATION_REASON_EXITED, TerminationReason.TERMINATION_REASON_SIGNALED]);
 
 export interface ExecutionReport {
+  /** An agent task's outcome: its final text, steps and model usage. */
+  agent?: AgentOutcome;
   exitCode?: number;
   signal?: string;
   stdoutTotalBytes: number;
@@ -33,6 +36,17 @@ export interface ExecutionReport {
  * every output byte has been read.
  */
 export async function executePhase(job: Job, sandbox: PreparedSandbox, log: Logger): Promise<ExecutionReport> {
+  const agent = job.spec.agentTask && (await startAgentExecution(job, sandbox, log));
+  try {
+    const report = await execute(job, sandbox, log, agent);
+    return agent ? { ...report, agent: await agent.finish() } : report;
+  } finally {
+    // finish() is idempotent: here it only closes the gateway when the command never ran.
+    await agent?.finish();
+  }
+}
+
+async function execute(job: Job, sandbox: PreparedSandbox, log: Logger, agent: AgentExecution | undefined): Promise<ExecutionReport> {
   const { limits } = job.spec;
   const env = buildJobEnv(job.spec.env, {
     workDir: sandbox.jobWorkDir,
@@ -42,9 +56,10 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox, log: Logg
   });
   const proc = sandbox.exec({
     argv: job.spec.argv,
-    env,
+    env: agent ? { ...env, ...agent.env } : env,
     cwd: path.join(sandbox.jobWorkDir, job.spec.cwd),
     stdin: job.spec.stdin,
+    ...(agent && { readOnlyBinds: agent.readOnlyBinds }),
   });
 
   const killer = treeKiller(proc);
@@ -60,7 +75,7 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox, log: Logg
   const stopListening = job.onTerminate((termination) => void stopTree(termination));
   const terminate = (termination: Termination) => job.terminate(termination);
 
-  const output = pumpOutput(job, proc);
+  const output = pumpOutput(job, proc, agent?.onStdout);
   const stopWallTimer = startWallTimer(limits.timeoutMs, terminate);
   const stopPolling = pollUsageAndBreaches(proc, {
     terminate,
@@ -103,7 +118,7 @@ export async function executePhase(job: Job, sandbox: PreparedSandbox, log: Logg
  * subscriber pauses the pipes (backpressure reaches the job); the idle timer does not run while the
  * worker is the one waiting.
  */
-function pumpOutput(job: Job, proc: SandboxProcess) {
+function pumpOutput(job: Job, proc: SandboxProcess, onStdout?: (chunk: Buffer) => void) {
   const { maxOutputBytes, idleTimeoutMs } = job.spec.limits;
   const totals = { [OutputStream.OUTPUT_STREAM_STDOUT]: 0, [OutputStream.OUTPUT_STREAM_STDERR]: 0 };
   const lines = { [OutputStream.OUTPUT_STREAM_STDOUT]: 0, [OutputStream.OUTPUT_STREAM_STDERR]: 0 };
@@ -143,7 +158,16 @@ function pumpOutput(job: Job, proc: SandboxProcess) {
     }
     if (job.log.congested && !paused) resumeWhenDrained();
   };
-  wire(proc.stdout, onData(OutputStream.OUTPUT_STREAM_STDOUT));
+  const onStdoutData = onData(OutputStream.OUTPUT_STREAM_STDOUT);
+  wire(
+    proc.stdout,
+    onStdout
+      ? (chunk) => {
+          onStdoutData(chunk);
+          onStdout(chunk);
+        }
+      : onStdoutData,
+  );
   wire(proc.stderr, onData(OutputStream.OUTPUT_STREAM_STDERR));
 
   return {

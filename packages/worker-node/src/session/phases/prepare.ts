@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { prepareAgentSession } from "../../agent/prepare-agent-session.js";
 import type { PreparedSandbox } from "../../sandbox/driver.js";
 import { writeInputs } from "../../files/write-inputs.js";
 import { materializeWorkspace } from "../../workspace/materialize-workspace.js";
@@ -8,7 +9,8 @@ import type { Job } from "../job.js";
 
 /**
  * PREPARE: the workspace, then the input files, into work/ (a manifest's paths and the files' are
- * disjoint, validation made sure), and the session's configuration as opencode.json. Where the driver
+ * disjoint, validation made sure), and the session's configuration as opencode.json (for an agent task, OpenCode's
+ * own config and HOME: agent/prepare-agent-session.ts). Where the driver
  * offers an overlay, the workspace is the slot's lower tree synced to the manifest (nothing copied for a
  * repeat) and work/ its overlay, so the input files land in its upper dir as the job's own writes do.
  */
@@ -29,6 +31,7 @@ export async function preparePhase(job: Job, sandbox: PreparedSandbox): Promise<
     job.materialized = await materializeWorkspace(sandbox.workDir, workspace.entries, job.workspaceBlobs, sandbox.owner);
   }
   await writeInputs(sandbox.workDir, job.spec.files, sandbox.owner, job.spec.cwd);
+  if (job.spec.agentTask) return prepareAgentSession(job.spec.agentTask, sandbox.sessionDir, sandbox.owner);
   const { mode, provider, model, telemetry } = job.spec.sessionConfig;
   const sessionConfig = { mode, provider, model, network: job.spec.network, telemetry };
   // Beside work/, not in it; "wx" (O_CREAT|O_EXCL) fails rather than follow anything already there.
