@@ -139,8 +139,48 @@ describe("toWireSpec", () => {
     expect(spec.artifacts).toEqual(["**/*.log"]);
   });
 
+  it("maps an agent task in place of a command, with its model budget", () => {
+    const spec = toWireSpec(
+      {
+        agentTask: { prompt: "add a test", model: "fakeprov/fake-1", agent: "build", instructions: "be brief" },
+        limits: { modelMaxRequests: 5, modelMaxTokens: 2 ** 40 },
+      },
+      fixedId,
+    );
+    expect(spec.agentTask).toEqual({ prompt: "add a test", model: "fakeprov/fake-1", agent: "build", instructions: "be brief" });
+    expect([spec.command, spec.argv]).toEqual(["", []]);
+    expect(spec.limits).toMatchObject({ modelMaxRequests: 5, modelMaxTokens: String(2 ** 40) });
+    // Through the wire encoding too: the task and the budget arrive as sent.
+    const decoded = wire.JobSpec.decode(wire.JobSpec.encode(spec).finish());
+    expect([decoded.agentTask?.prompt, decoded.limits?.modelMaxRequests, decoded.limits?.modelMaxTokens]).toEqual([
+      "add a test",
+      5,
+      String(2 ** 40),
+    ]);
+  });
+
+  it("leaves an agent task's optional fields empty, for the worker's defaults", () => {
+    expect(toWireSpec({ agentTask: { prompt: "go" } }, fixedId).agentTask).toEqual({
+      prompt: "go",
+      model: "",
+      agent: "",
+      instructions: "",
+    });
+  });
+
   it.each([
     [{ command: "true", limits: { memory: "lots" } }, "limits.memory", '"lots"'],
+    [{ agentTask: { prompt: "" } }, "agentTask.prompt", '""'],
+    [{ agentTask: {} }, "agentTask.prompt", "undefined"],
+    [{ agentTask: { prompt: "x", model: "gpt-4" } }, "agentTask.model", '"gpt-4"'],
+    [{ agentTask: { prompt: "x", model: "/m" } }, "agentTask.model", '"/m"'],
+    [{ agentTask: { prompt: "x", agent: 3 } }, "agentTask.agent", "3"],
+    [{ agentTask: { prompt: "x", instructions: null } }, "agentTask.instructions", "null"],
+    [{ agentTask: { prompt: "x", modle: "a/b" } }, "agentTask.modle", "model"],
+    [{ agentTask: "do it" }, "agentTask", '"do it"'],
+    [{ agentTask: { prompt: "x" }, limits: { modelMaxRequests: 0 } }, "limits.modelMaxRequests", "0"],
+    [{ agentTask: { prompt: "x" }, limits: { modelMaxRequests: 2 ** 32 } }, "limits.modelMaxRequests", "4294967296"],
+    [{ agentTask: { prompt: "x" }, limits: { modelMaxTokens: "1k" } }, "limits.modelMaxTokens", '"1k"'],
     [{ command: "true", limits: { maxOutput: -1 } }, "limits.maxOutput", "-1"],
     [{ command: "true", limits: { maxDisk: "12 parsecs" } }, "limits.maxDisk", '"12 parsecs"'],
     [{ command: "true", limits: { cpu: 0 } }, "limits.cpu", "0"],
@@ -168,9 +208,12 @@ describe("toWireSpec", () => {
     expect(error.message).toContain(shown);
   });
 
-  it("asks for exactly one of command and argv", () => {
+  it("asks for exactly one of command, argv and agentTask", () => {
     expect(specError({}).field).toBe("command");
     expect(specError({ command: "ls", argv: ["ls"] }).field).toBe("command");
+    expect(specError({ command: "ls", agentTask: { prompt: "x" } }).field).toBe("command");
+    expect(specError({ argv: ["ls"], agentTask: { prompt: "x" } }).message).toContain("got two");
+    expect(specError({ command: "ls", argv: ["ls"], agentTask: { prompt: "x" } }).message).toContain("got all three");
   });
 
   it("words the brief's example exactly", () => {
@@ -287,6 +330,7 @@ describe("fromWireResult", () => {
     [wire.JobState.JOB_STATE_FAILED, wire.TerminationReason.TERMINATION_REASON_DISK_LIMIT, "failed", "disk_limit", false, false],
     [wire.JobState.JOB_STATE_FAILED, wire.TerminationReason.TERMINATION_REASON_POLICY_DENIED, "failed", "policy_denied", false, false],
     [wire.JobState.JOB_STATE_FAILED, wire.TerminationReason.TERMINATION_REASON_WORKER_ERROR, "failed", "worker_error", false, false],
+    [wire.JobState.JOB_STATE_FAILED, wire.TerminationReason.TERMINATION_REASON_MODEL_BUDGET, "failed", "model_budget", false, false],
   ])("maps state %p reason %p", (state, reason, sdkState, sdkReason, timedOut, isCanceled) => {
     const result = fromWireResult({ ...base, state, reason });
     expect([result.state, result.reason, result.timedOut, result.isCanceled]).toEqual([sdkState, sdkReason, timedOut, isCanceled]);
@@ -311,6 +355,25 @@ describe("fromWireResult", () => {
       message: "",
     });
     expect(result.message).toBe("job job-1 ended failed (exited, exit code 3)");
+  });
+
+  it("carries an agent task's outcome, and leaves it out of a command's", () => {
+    const agent = {
+      finalText: "done: wrote hello.txt",
+      usage: { requests: 3, inputTokens: 1200, outputTokens: 2 ** 33, refusedRequests: 1 },
+      opencodeVersion: "1.18.33",
+      steps: 3,
+      toolCalls: 2,
+      failedToolCalls: 1,
+    };
+    const result = fromWireResult(wire.JobResult.decode(wire.JobResult.encode({ ...base, agent }).finish()));
+    expect(result.agent).toEqual(agent);
+    expect("agent" in fromWireResult(base)).toBe(false);
+  });
+
+  it("reads an agent outcome without usage as zero use", () => {
+    const agent = wire.AgentOutcome.create({ finalText: "ok" });
+    expect(fromWireResult({ ...base, agent }).agent?.usage).toEqual({ requests: 0, inputTokens: 0, outputTokens: 0, refusedRequests: 0 });
   });
 
   it("reads absent metrics as zeros", () => {
@@ -342,6 +405,69 @@ describe("fromWireEvent", () => {
       { type: "usage", usage: { cpuTimeMs: 5, memoryBytes: 6, memoryPeakBytes: 7, pids: 8 } },
     ],
     [{ $case: "keepalive", value: {} }, { type: "keepalive" }],
+    [
+      { $case: "agentStep", value: { kind: wire.AgentStepKind.AGENT_STEP_KIND_TOOL, tool: "bash", status: "completed", text: "id -u" } },
+      { type: "agent_step", kind: "tool", tool: "bash", status: "completed", text: "id -u" },
+    ],
+    [
+      { $case: "agentStep", value: { kind: wire.AgentStepKind.AGENT_STEP_KIND_TEXT, tool: "", status: "", text: "done" } },
+      { type: "agent_step", kind: "text", text: "done" },
+    ],
+    [
+      { $case: "agentStep", value: { kind: 77 as wire.AgentStepKind, tool: "", status: "", text: "" } },
+      { type: "agent_step", kind: "unknown", text: "" },
+    ],
+    [
+      {
+        $case: "modelCall",
+        value: {
+          number: 2,
+          model: "fakeprov/fake",
+          httpStatus: 200,
+          inputTokens: 900,
+          outputTokens: 40,
+          latencyMs: 31,
+          firstByteMs: 4,
+          refused: "",
+        },
+      },
+      {
+        type: "model_call",
+        number: 2,
+        model: "fakeprov/fake",
+        httpStatus: 200,
+        inputTokens: 900,
+        outputTokens: 40,
+        latencyMs: 31,
+        firstByteMs: 4,
+      },
+    ],
+    [
+      {
+        $case: "modelCall",
+        value: {
+          number: 4,
+          model: "fakeprov/fake",
+          httpStatus: 429,
+          inputTokens: 0,
+          outputTokens: 0,
+          latencyMs: 0,
+          firstByteMs: 0,
+          refused: "model budget spent",
+        },
+      },
+      {
+        type: "model_call",
+        number: 4,
+        model: "fakeprov/fake",
+        httpStatus: 429,
+        inputTokens: 0,
+        outputTokens: 0,
+        latencyMs: 0,
+        firstByteMs: 0,
+        refused: "model budget spent",
+      },
+    ],
   ] as [wire.JobEvent["kind"], object][])("maps %p", (kind, expected) => {
     expect(fromWireEvent(event(kind))).toEqual({ ...base, ...expected });
   });
@@ -415,6 +541,24 @@ describe("fromWireMetrics", () => {
     expect(metrics.outcomes).toEqual([{ state: "failed", reason: "memory_limit", count: 3 }]);
     expect(metrics.jobLatency).toEqual({ count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 });
     expect(metrics.draining).toBe(true);
+    expect([metrics.opencodeVersion, metrics.modelRequestsTotal, metrics.modelTokensTotal]).toEqual(["", 0, 0]);
+  });
+
+  it("maps the model gateway's totals and the OpenCode version", () => {
+    const metrics = fromWireMetrics(
+      wire.GetMetricsResponse.create({
+        opencodeVersion: "1.18.33",
+        modelRequestsTotal: 12,
+        modelRequestsRefusedTotal: 2,
+        modelTokensTotal: 2 ** 40,
+      }),
+    );
+    expect([metrics.opencodeVersion, metrics.modelRequestsTotal, metrics.modelRequestsRefusedTotal, metrics.modelTokensTotal]).toEqual([
+      "1.18.33",
+      12,
+      2,
+      2 ** 40,
+    ]);
   });
 });
 

@@ -6,8 +6,8 @@
 import * as wire from "@opencode-worker/shared";
 import { InternalError, InvalidArgumentError } from "./errors.js";
 import { withSdkFieldNames } from "./field-names.js";
-import type { JobEvent } from "./job-event.js";
-import type { JobResult, JobPhase, JobState, TerminationReason, WorkspaceChange, WorkspaceChanges } from "./job-result.js";
+import type { JobAgentStepEvent, JobEvent } from "./job-event.js";
+import type { AgentOutcome, JobPhase, JobResult, JobState, TerminationReason, WorkspaceChange, WorkspaceChanges } from "./job-result.js";
 import type { JobSpec, NetworkAccess } from "./job-spec.js";
 import type { CancelOutcome, JobStatus, ResourceUsage, SessionInfo } from "./job-status.js";
 import type { LatencySummary, WorkerMetrics } from "./worker-metrics.js";
@@ -70,6 +70,7 @@ const REASONS: Record<wire.TerminationReason, TerminationReason> = {
   [wire.TerminationReason.TERMINATION_REASON_CANCELLED]: "cancelled",
   [wire.TerminationReason.TERMINATION_REASON_POLICY_DENIED]: "policy_denied",
   [wire.TerminationReason.TERMINATION_REASON_WORKER_ERROR]: "worker_error",
+  [wire.TerminationReason.TERMINATION_REASON_MODEL_BUDGET]: "model_budget",
   [wire.TerminationReason.UNRECOGNIZED]: "unknown",
 };
 
@@ -97,6 +98,16 @@ const ENTRY_TYPES: Record<wire.EntryType, WorkspaceChange["type"]> = {
   [wire.EntryType.UNRECOGNIZED]: "special",
 };
 
+const AGENT_STEP_KINDS: Record<wire.AgentStepKind, JobAgentStepEvent["kind"]> = {
+  [wire.AgentStepKind.AGENT_STEP_KIND_UNSPECIFIED]: "unknown",
+  [wire.AgentStepKind.AGENT_STEP_KIND_STEP_STARTED]: "step_started",
+  [wire.AgentStepKind.AGENT_STEP_KIND_TOOL]: "tool",
+  [wire.AgentStepKind.AGENT_STEP_KIND_TEXT]: "text",
+  [wire.AgentStepKind.AGENT_STEP_KIND_STEP_FINISHED]: "step_finished",
+  [wire.AgentStepKind.AGENT_STEP_KIND_ERROR]: "error",
+  [wire.AgentStepKind.UNRECOGNIZED]: "unknown",
+};
+
 const NETWORK_POLICIES: Record<NetworkAccess, wire.NetworkPolicy> = {
   restricted: wire.NetworkPolicy.NETWORK_POLICY_RESTRICTED,
   open: wire.NetworkPolicy.NETWORK_POLICY_OPEN,
@@ -113,6 +124,7 @@ const SPEC_KEYS = [
   "jobId",
   "command",
   "argv",
+  "agentTask",
   "files",
   "env",
   "cwd",
@@ -123,7 +135,18 @@ const SPEC_KEYS = [
   "artifacts",
   "workspace",
 ] as const;
-const LIMIT_KEYS = ["cpu", "memory", "timeoutMs", "maxOutput", "maxPids", "maxDisk", "idleTimeoutMs"] as const;
+const LIMIT_KEYS = [
+  "cpu",
+  "memory",
+  "timeoutMs",
+  "maxOutput",
+  "maxPids",
+  "maxDisk",
+  "idleTimeoutMs",
+  "modelMaxRequests",
+  "modelMaxTokens",
+] as const;
+const AGENT_TASK_KEYS = ["prompt", "model", "agent", "instructions"] as const;
 const CONFIG_KEYS = ["mode", "provider", "model", "telemetry"] as const;
 const MAX_UINT32 = 0xffff_ffff;
 
@@ -137,7 +160,7 @@ export function toWireSpec(input: JobSpec, generateJobId: () => string): wire.Jo
   const network = spec.network === undefined ? undefined : readOneOf("network", spec.network, ["restricted", "open"]);
   return {
     jobId: spec.jobId === undefined ? generateJobId() : readJobId("jobId", spec.jobId),
-    ...toWireCommand(spec.command, spec.argv),
+    ...toWireWork(spec.command, spec.argv, spec.agentTask),
     files: files.contents,
     fileModes: files.modes,
     env: new Map(
@@ -190,18 +213,34 @@ export function fromWireDigest(digest: wire.BlobDigest): BlobDigest {
   return { sha256: digest.sha256, size: Number(digest.sizeBytes) };
 }
 
-function toWireCommand(command: unknown, argv: unknown): Pick<wire.JobSpec, "command" | "argv"> {
-  if ((command === undefined) === (argv === undefined)) {
+/** What the job runs: exactly one of a shell line, a program with its arguments, and an agent task. */
+function toWireWork(command: unknown, argv: unknown, agentTask: unknown): Pick<wire.JobSpec, "command" | "argv" | "agentTask"> {
+  const set = [command, argv, agentTask].filter((value) => value !== undefined).length;
+  if (set !== 1) {
     throw new InvalidArgumentError(
-      `command: set exactly one of \`command\` (a shell line) and \`argv\` (a program and its arguments), ` +
-        `got ${command === undefined ? "neither" : "both"}`,
+      `command: set exactly one of \`command\` (a shell line), \`argv\` (a program and its arguments) and ` +
+        `\`agentTask\` (a task for an OpenCode agent), got ${set === 0 ? "none" : set === 2 ? "two" : "all three"}`,
       { field: "command" },
     );
   }
+  if (agentTask !== undefined) return { command: "", argv: [], agentTask: toWireAgentTask(agentTask) };
   if (command !== undefined) return { command: readNonEmptyString("command", command), argv: [] };
   const args = readStringArray("argv", argv);
   if (args.length === 0 || args[0] === "") throw invalid("argv", "a program followed by its arguments", argv);
   return { command: "", argv: args };
+}
+
+function toWireAgentTask(input: unknown): wire.AgentTask {
+  const task = readObject("agentTask", input, AGENT_TASK_KEYS);
+  const model = task.model === undefined ? "" : readString("agentTask.model", task.model);
+  // The worker knows which providers it serves; the shape is checked here so a typo costs no round trip.
+  if (model !== "" && !/^[^/\s]+\/\S+$/.test(model)) throw invalid("agentTask.model", '"provider/model"', model);
+  return {
+    prompt: readNonEmptyString("agentTask.prompt", task.prompt),
+    model,
+    agent: task.agent === undefined ? "" : readString("agentTask.agent", task.agent),
+    instructions: task.instructions === undefined ? "" : readString("agentTask.instructions", task.instructions),
+  };
 }
 
 function toWireFiles(files: unknown): { contents: Map<string, Buffer>; modes: Map<string, number> } {
@@ -232,6 +271,11 @@ function toWireLimits(input: unknown): wire.JobLimits {
   const limits = readObject("limits", input, LIMIT_KEYS);
   const maxPids = limits.maxPids === undefined ? undefined : readPositiveInteger("limits.maxPids", limits.maxPids);
   if (maxPids !== undefined && maxPids > MAX_UINT32) throw invalid("limits.maxPids", "at most 4294967295", maxPids);
+  const modelMaxRequests =
+    limits.modelMaxRequests === undefined ? undefined : readPositiveInteger("limits.modelMaxRequests", limits.modelMaxRequests);
+  if (modelMaxRequests !== undefined && modelMaxRequests > MAX_UINT32) {
+    throw invalid("limits.modelMaxRequests", "at most 4294967295", modelMaxRequests);
+  }
   return {
     cpu: limits.cpu === undefined ? undefined : readPositiveNumber("limits.cpu", limits.cpu),
     // The wire's 64-bit request fields are decimal strings (jstype JS_STRING in the proto).
@@ -242,6 +286,9 @@ function toWireLimits(input: unknown): wire.JobLimits {
     maxDiskBytes: limits.maxDisk === undefined ? undefined : String(readByteSize("limits.maxDisk", limits.maxDisk)),
     idleTimeoutMs:
       limits.idleTimeoutMs === undefined ? undefined : String(readNonNegativeInteger("limits.idleTimeoutMs", limits.idleTimeoutMs)),
+    modelMaxRequests,
+    modelMaxTokens:
+      limits.modelMaxTokens === undefined ? undefined : String(readPositiveInteger("limits.modelMaxTokens", limits.modelMaxTokens)),
   };
 }
 
@@ -322,6 +369,23 @@ export function fromWireResult(result: wire.JobResult): JobResult {
     isolation: result.isolation,
     unenforcedLimits: result.unenforcedLimits,
     ...(result.workspaceChanges ? { workspaceChanges: fromWireWorkspaceChanges(result.workspaceChanges) } : {}),
+    ...(result.agent ? { agent: fromWireAgentOutcome(result.agent) } : {}),
+  };
+}
+
+function fromWireAgentOutcome(agent: wire.AgentOutcome): AgentOutcome {
+  return {
+    finalText: agent.finalText,
+    usage: {
+      requests: agent.usage?.requests ?? 0,
+      inputTokens: agent.usage?.inputTokens ?? 0,
+      outputTokens: agent.usage?.outputTokens ?? 0,
+      refusedRequests: agent.usage?.refusedRequests ?? 0,
+    },
+    opencodeVersion: agent.opencodeVersion,
+    steps: agent.steps,
+    toolCalls: agent.toolCalls,
+    failedToolCalls: agent.failedToolCalls,
   };
 }
 
@@ -380,6 +444,32 @@ export function fromWireEvent(event: wire.JobEvent): JobEvent | undefined {
       return { ...base, type: "completed", result: fromWireResult(kind.value) };
     case "keepalive":
       return { ...base, type: "keepalive" };
+    case "agentStep": {
+      const { tool, status, text } = kind.value;
+      return {
+        ...base,
+        type: "agent_step",
+        kind: AGENT_STEP_KINDS[kind.value.kind] ?? "unknown",
+        ...(tool !== "" && { tool }),
+        ...(status !== "" && { status }),
+        text,
+      };
+    }
+    case "modelCall": {
+      const call = kind.value;
+      return {
+        ...base,
+        type: "model_call",
+        number: call.number,
+        model: call.model,
+        httpStatus: call.httpStatus,
+        inputTokens: call.inputTokens,
+        outputTokens: call.outputTokens,
+        latencyMs: call.latencyMs,
+        firstByteMs: call.firstByteMs,
+        ...(call.refused !== "" && { refused: call.refused }),
+      };
+    }
     default:
       return undefined;
   }
@@ -458,6 +548,10 @@ export function fromWireMetrics(metrics: wire.GetMetricsResponse): WorkerMetrics
     blobStoreBytes: metrics.blobStoreBytes,
     blobsUploadedTotal: metrics.blobsUploadedTotal,
     blobBytesUploadedTotal: metrics.blobBytesUploadedTotal,
+    opencodeVersion: metrics.opencodeVersion,
+    modelRequestsTotal: metrics.modelRequestsTotal,
+    modelRequestsRefusedTotal: metrics.modelRequestsRefusedTotal,
+    modelTokensTotal: metrics.modelTokensTotal,
   };
 }
 

@@ -47,6 +47,7 @@ export type {
   ByteSize,
   FileInput,
   JobLimitsInput,
+  AgentTaskInput,
   JobSpec,
   NetworkAccess,
   SessionConfigInput,
@@ -54,10 +55,12 @@ export type {
   WorkspaceManifest,
 } from "./job-spec.js";
 export type {
+  AgentOutcome,
   JobArtifact,
   JobPhase,
   JobResult,
   JobState,
+  ModelUsage,
   PhaseDurations,
   SkippedArtifact,
   TerminationReason,
@@ -72,9 +75,11 @@ export { DEFAULT_WORKSPACE_MAX_BYTES, DEFAULT_WORKSPACE_MAX_ENTRIES } from "./wo
 export type { WorkspaceOptions } from "./workspace/workspace-options.js";
 export type {
   JobAcceptedEvent,
+  JobAgentStepEvent,
   JobCompletedEvent,
   JobEvent,
   JobKeepaliveEvent,
+  JobModelCallEvent,
   JobOutputEvent,
   JobPhaseEvent,
   JobUsageEvent,

@@ -49,9 +49,47 @@ export interface JobCompletedEvent extends JobEventBase {
   result: JobResult;
 }
 
+/** A delegated agent's progress, read from OpenCode's event lines. */
+export interface JobAgentStepEvent extends JobEventBase {
+  type: "agent_step";
+  /** "unknown" is a kind this SDK version does not know. */
+  kind: "step_started" | "tool" | "text" | "step_finished" | "error" | "unknown";
+  /** tool: the tool's name, e.g. "bash". */
+  tool?: string;
+  /** tool: "completed" or "error". */
+  status?: string;
+  /** text: the text; tool: what the call did (or its error); error: the message. At most 4 KiB. */
+  text: string;
+}
+
+/** A delegated agent's request of its model, once its response ended or the gateway refused it. */
+export interface JobModelCallEvent extends JobEventBase {
+  type: "model_call";
+  /** The request's number within the job, from 1. */
+  number: number;
+  /** "provider/model". */
+  model: string;
+  /** The provider's HTTP status; 429 when the gateway refused the request. */
+  httpStatus: number;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  firstByteMs: number;
+  /** Why the gateway refused it without forwarding it, e.g. "model budget spent: ..."; unset when forwarded. */
+  refused?: string;
+}
+
 /** Sent while nothing else happens, so idle connections stay open. */
 export interface JobKeepaliveEvent extends JobEventBase {
   type: "keepalive";
 }
 
-export type JobEvent = JobAcceptedEvent | JobPhaseEvent | JobOutputEvent | JobUsageEvent | JobCompletedEvent | JobKeepaliveEvent;
+export type JobEvent =
+  | JobAcceptedEvent
+  | JobPhaseEvent
+  | JobOutputEvent
+  | JobUsageEvent
+  | JobAgentStepEvent
+  | JobModelCallEvent
+  | JobCompletedEvent
+  | JobKeepaliveEvent;

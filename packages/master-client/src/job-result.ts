@@ -24,6 +24,7 @@ export type TerminationReason =
   | "cancelled"
   | "policy_denied"
   | "worker_error"
+  | "model_budget"
   | "unknown";
 
 /** A collected file of the output dir. */
@@ -117,6 +118,32 @@ export interface JobResult {
   readonly unenforcedLimits: string[];
   /** What the command changed in the work dir, when the spec had a `workspace` and the command ran. */
   readonly workspaceChanges?: WorkspaceChanges;
+  /** What the delegated agent produced, when the spec was an `agentTask` (its changes are in `workspaceChanges`). */
+  readonly agent?: AgentOutcome;
+}
+
+/** A delegated agent's answer and its use of the model. */
+export interface AgentOutcome {
+  /** The agent's last text: its answer to the prompt. */
+  finalText: string;
+  /** Counted by the worker's model gateway. */
+  usage: ModelUsage;
+  /** The OpenCode version that ran the task. */
+  opencodeVersion: string;
+  /** Steps (model turns) the agent took. */
+  steps: number;
+  toolCalls: number;
+  /** Those of its tool calls that ended in an error. */
+  failedToolCalls: number;
+}
+
+export interface ModelUsage {
+  /** Requests forwarded to the provider. */
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Requests the gateway refused: the budget was spent, or a route it does not serve. */
+  refusedRequests: number;
 }
 
 export interface WorkspaceChanges {

@@ -23,6 +23,10 @@ export interface JobLimitsInput {
   maxDisk?: ByteSize;
   /** Stops the job after this long without output, in ms; 0 disables it. */
   idleTimeoutMs?: number;
+  /** Agent tasks only: requests the agent may make of its model; the next one stops the job ("model_budget"). */
+  modelMaxRequests?: number;
+  /** Agent tasks only: tokens (prompt plus answer, as the provider reports them) the agent may use. */
+  modelMaxTokens?: number;
 }
 
 /** The agent session's configuration, written into the session as opencode.json. */
@@ -33,7 +37,23 @@ export interface SessionConfigInput {
   telemetry?: boolean;
 }
 
-/** A job: one command with its inputs. Exactly one of `command` and `argv` is set. */
+/**
+ * A task for a fresh OpenCode agent inside the job's sandbox, in the work dir. It has no network: its model is
+ * reached through the worker's gateway, which holds the provider's key. What it changed comes back in
+ * `workspaceChanges`, what it said and used in `agent`.
+ */
+export interface AgentTaskInput {
+  /** What to do: the agent's first message. At most 256 KiB. */
+  prompt: string;
+  /** "provider/model", one the worker's configuration names. @default config.provider and config.model */
+  model?: string;
+  /** The OpenCode agent: "build" or "plan". @default config.mode, else "build" */
+  agent?: string;
+  /** Extra instructions for the agent's system prompt. At most 64 KiB. */
+  instructions?: string;
+}
+
+/** A job: a command, or an agent task, with its inputs. Exactly one of `command`, `argv` and `agentTask` is set. */
 export interface JobSpec {
   /**
    * `[A-Za-z0-9._-]{1,128}`. Dispatching the same id with the same spec returns the existing job.
@@ -44,6 +64,8 @@ export interface JobSpec {
   command?: string;
   /** A program and its arguments, exec'd without a shell. */
   argv?: string[];
+  /** An OpenCode agent run on the worker instead of a command; its network must stay "restricted". */
+  agentTask?: AgentTaskInput;
   /** Files written into the work dir before the command runs: relative path -> content. Strings are UTF-8. */
   files?: Record<string, FileInput>;
   /** Environment variables on top of the worker's safe defaults. */

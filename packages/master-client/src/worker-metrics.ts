@@ -46,4 +46,12 @@ export interface WorkerMetrics {
   /** Blobs UploadBlobs stored since the worker started (not those already present). */
   blobsUploadedTotal: number;
   blobBytesUploadedTotal: number;
+  /** The OpenCode agent tasks run with, e.g. "1.18.33"; empty when the worker runs none. */
+  opencodeVersion: string;
+  /** Model requests the gateway forwarded for agent tasks since the worker started. */
+  modelRequestsTotal: number;
+  /** Model requests it refused (budget spent, unknown route). */
+  modelRequestsRefusedTotal: number;
+  /** Tokens (prompt plus answer) the providers reported. */
+  modelTokensTotal: number;
 }

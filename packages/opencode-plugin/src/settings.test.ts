@@ -36,6 +36,7 @@ describe("readSettings", () => {
       OPENCODE_WORKER_NETWORK: "open",
       OPENCODE_WORKER_REMOTE_BASH: "1",
       OPENCODE_WORKER_REMOTE_ONLY: '["node_modules/**","target/**"]',
+      OPENCODE_WORKER_DELEGATE_MODEL: "fakeprov/fake-1",
     };
     expect(readSettings(undefined, env)).toEqual({
       address: "worker.internal:7000",
@@ -46,6 +47,7 @@ describe("readSettings", () => {
       network: "open",
       remoteBash: true,
       remoteOnly: ["node_modules/**", "target/**"],
+      delegateModel: "fakeprov/fake-1",
     });
     expect(readSettings(undefined, { OPENCODE_WORKER_ADDRESS: "", OPENCODE_WORKER_LIMITS: "" })).toEqual(DEFAULT_SETTINGS);
   });
@@ -74,6 +76,8 @@ describe("readSettings", () => {
     [{ limits: null }, 'plugin option limits must be an object of job limits like {"memory":"1GiB","timeoutMs":600000}, got null'],
     [{ network: "none" }, 'plugin option network must be "restricted" or "open", got "none"'],
     [{ remoteBash: "yes" }, 'plugin option remoteBash must be true or false (1 or 0), got "yes"'],
+    [{ delegateModel: "gpt-4" }, 'plugin option delegateModel must be a model "provider/model", got "gpt-4"'],
+    [{ delegateModel: 3 }, 'plugin option delegateModel must be a model "provider/model", got 3'],
     [{ remoteOnly: "node_modules/**" }, 'plugin option remoteOnly must be a list of globs like ["node_modules/**"], got "node_modules/**"'],
     [{ remoteOnly: [""] }, 'plugin option remoteOnly must be a list of globs like ["node_modules/**"], got [""]'],
   ])("refuses the option %j, naming it and its value", (options, message) => {
@@ -100,7 +104,7 @@ describe("readSettings", () => {
 
   it("refuses unknown option keys, naming them and the known ones", () => {
     expect(settingsError({ adress: "x:1", timeout: 5, network: "open" }).message).toBe(
-      'unknown plugin option "adress", "timeout"; known: address, requestTimeoutMs, resultBytes, waitMs, limits, network, caFile, certFile, keyFile, token, tokenFile, remoteBash, remoteOnly',
+      'unknown plugin option "adress", "timeout"; known: address, requestTimeoutMs, resultBytes, waitMs, limits, network, caFile, certFile, keyFile, token, tokenFile, remoteBash, remoteOnly, delegateModel',
     );
   });
 

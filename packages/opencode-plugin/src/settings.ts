@@ -26,6 +26,8 @@ export interface PluginSettings {
   remoteBash: boolean;
   /** Globs (relative to the project) that stay on the worker once a command makes them, e.g. node_modules. */
   remoteOnly: string[];
+  /** The model ("provider/model", one the worker's providers file names) worker_delegate_task uses when its call names none. */
+  delegateModel: string | undefined;
 }
 
 /** Each setting, its plugin option (opencode.json) and its environment variable; an option wins over the variable. */
@@ -43,6 +45,7 @@ const SOURCES = {
   tokenFile: "OPENCODE_WORKER_TOKEN_FILE",
   remoteBash: "OPENCODE_WORKER_REMOTE_BASH",
   remoteOnly: "OPENCODE_WORKER_REMOTE_ONLY",
+  delegateModel: "OPENCODE_WORKER_DELEGATE_MODEL",
 } as const satisfies Record<keyof PluginSettings, string>;
 
 export const DEFAULT_SETTINGS: PluginSettings = {
@@ -61,6 +64,8 @@ export const DEFAULT_SETTINGS: PluginSettings = {
   remoteBash: false,
   // What a command like `npm install` makes and the project does not need locally.
   remoteOnly: ["node_modules/**"],
+  // Unset, a delegated task takes the model of the worker's session config (its default provider).
+  delegateModel: undefined,
 };
 
 const MIN_RESULT_BYTES = 1024;
@@ -107,6 +112,7 @@ export function readSettings(options: Record<string, unknown> | undefined, env: 
     tokenFile,
     remoteBash: readBoolean(raw("remoteBash")) ?? DEFAULT_SETTINGS.remoteBash,
     remoteOnly: readGlobs(raw("remoteOnly")) ?? DEFAULT_SETTINGS.remoteOnly,
+    delegateModel: readModel(raw("delegateModel")),
   };
 }
 
@@ -171,6 +177,15 @@ function readGlobs(raw: Raw): string[] | undefined {
     throw new SettingsError(`${raw.from} must be a list of globs like ["node_modules/**"], got ${describe(raw.value)}`);
   }
   return raw.value as string[];
+}
+
+/** "provider/model": the provider's id, then the model's (which may hold more slashes). */
+function readModel(raw: Raw): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw.value !== "string" || !/^[^/\s]+\/\S+$/.test(raw.value)) {
+    throw new SettingsError(`${raw.from} must be a model "provider/model", got ${describe(raw.value)}`);
+  }
+  return raw.value;
 }
 
 function readNetwork(raw: Raw): NetworkAccess | undefined {

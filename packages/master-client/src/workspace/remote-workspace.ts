@@ -6,6 +6,7 @@
 import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import { FailedPreconditionError } from "../errors.js";
+import type { JobEvent } from "../job-event.js";
 import type { JobHandle } from "../job-handle.js";
 import type { JobResult, WorkspaceChange } from "../job-result.js";
 import type { JobSpec, WorkspaceEntry } from "../job-spec.js";
@@ -42,6 +43,13 @@ export interface WorkspaceRunOptions {
   signal?: AbortSignal;
   /** Receives the job's output as it arrives, like a `JobHandle` output listener. */
   onOutput?: (stream: "stdout" | "stderr", data: Buffer) => void;
+  /** Receives every event of the job's stream as it arrives: an agent task's steps and model calls, say. */
+  onEvent?: (event: JobEvent) => void;
+  /**
+   * Apply the job's changes to the root. Without, the root is left as it was and the changes are only
+   * in `result.workspaceChanges` (read a content the worker did not inline with `readBlob()`). @default true
+   */
+  apply?: boolean;
 }
 
 /** Bytes per UploadBlobs call, so each call stays well within the RPC deadline. */
@@ -74,7 +82,8 @@ export class RemoteWorkspace {
   /**
    * Builds the manifest, uploads what the worker lacks, runs the job over it and applies its
    * changes to the root (atomically, only inside it). Resolves whatever the job's end: a failed
-   * command's changes are applied too, and `result.state` says how it ended.
+   * command's changes are applied too, and `result.state` says how it ended. The job is a command
+   * or an agent task (`agentTask`), whose agent works on the same copy of the root.
    */
   async run(spec: Omit<JobSpec, "workspace">, options: WorkspaceRunOptions = {}): Promise<WorkspaceRun> {
     if ("workspace" in readRecord("spec", spec)) throw invalid("spec.workspace", "no workspace: run() builds it from the root", "set");
@@ -93,7 +102,7 @@ export class RemoteWorkspace {
       job = await this.#client.dispatch({ ...spec, workspace: prepared.workspace }, { signal });
     }
     const result = await waitWithOutput(job, options);
-    if (!result.workspaceChanges) return { result, sync: prepared.sync, applied: NOTHING_APPLIED };
+    if (!result.workspaceChanges || options.apply === false) return { result, sync: prepared.sync, applied: NOTHING_APPLIED };
     const { changes, truncated } = result.workspaceChanges;
     // What the command wrote is in the worker's store too (COLLECT stored it): the next manifest need not ask.
     for (const change of changes)
@@ -197,17 +206,18 @@ function addSync(first: WorkspaceSync, second: WorkspaceSync): WorkspaceSync {
 }
 
 /**
- * The job's result once it ends, its output passed to `onOutput` meanwhile. Aborting cancels the
+ * The job's result once it ends, its output and events passed to `onOutput` and `onEvent` meanwhile. Aborting cancels the
  * job, since the caller holds no handle to it.
  */
-async function waitWithOutput(job: JobHandle, { signal, onOutput }: WorkspaceRunOptions): Promise<JobResult> {
+async function waitWithOutput(job: JobHandle, { signal, onOutput, onEvent }: WorkspaceRunOptions): Promise<JobResult> {
   const cancel = (): void => void job.cancel("the caller aborted the workspace run").catch(() => undefined);
   signal?.addEventListener("abort", cancel, { once: true });
   try {
-    if (!onOutput) return await job.wait({ signal });
+    if (!onOutput && !onEvent) return await job.wait({ signal });
     let completed: JobResult | undefined;
     for await (const event of job.events({ signal })) {
-      if (event.type === "output") onOutput(event.stream, event.data);
+      onEvent?.(event);
+      if (event.type === "output") onOutput?.(event.stream, event.data);
       else if (event.type === "completed") completed = event.result;
     }
     // The stream's last event is the result: Collect only for output it could not hold, or when the stream ended without it.

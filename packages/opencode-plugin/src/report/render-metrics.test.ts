@@ -28,6 +28,10 @@ const metrics: WorkerMetrics = {
   blobStoreBytes: 0,
   blobsUploadedTotal: 0,
   blobBytesUploadedTotal: 0,
+  opencodeVersion: "",
+  modelRequestsTotal: 0,
+  modelRequestsRefusedTotal: 0,
+  modelTokensTotal: 0,
 };
 
 describe("renderMetrics", () => {
@@ -40,8 +44,18 @@ describe("renderMetrics", () => {
         "jobs: 120 in all; finished/exited 100, timed_out/timeout 3",
         "latency: job p50 850 ms, p90 4200 ms, p99 30000 ms, max 61000 ms (103); queue no samples",
         "memory: rss 150 MiB, 17 results kept (5 MiB)",
+        "delegated tasks: not run here (no OpenCode, or agent.enabled off)",
       ].join("\n"),
     );
+  });
+
+  it("says which OpenCode runs delegated tasks and what their models used", () => {
+    const agents = { opencodeVersion: "1.18.33", modelRequestsTotal: 12, modelRequestsRefusedTotal: 1, modelTokensTotal: 4800 };
+    expect(
+      renderMetrics({ ...metrics, ...agents }, "10.0.0.5:50051")
+        .split("\n")
+        .at(-1),
+    ).toBe("delegated tasks: opencode 1.18.33; 12 model requests (1 more refused), 4800 tokens");
   });
 
   it("says when a worker drains and has ended no jobs yet", () => {

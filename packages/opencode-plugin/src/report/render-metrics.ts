@@ -11,8 +11,16 @@ export function renderMetrics(metrics: WorkerMetrics, address: string): string {
     `jobs: ${metrics.jobsTotal} in all; ${metrics.outcomes.map((outcome) => `${outcome.state}/${outcome.reason} ${outcome.count}`).join(", ") || "none ended yet"}`,
     `latency: job ${latency(metrics.jobLatency)}; queue ${latency(metrics.queueLatency)}`,
     `memory: rss ${formatBytes(metrics.rssBytes)}, ${metrics.retainedResults} results kept (${formatBytes(metrics.retainedResultBytes)})`,
+    delegation(metrics),
   ];
   return lines.join("\n");
+}
+
+/** Whether worker_delegate_task can use this worker, and what its agents used of their models so far. */
+function delegation(metrics: WorkerMetrics): string {
+  if (metrics.opencodeVersion === "") return "delegated tasks: not run here (no OpenCode, or agent.enabled off)";
+  const refused = metrics.modelRequestsRefusedTotal > 0 ? ` (${metrics.modelRequestsRefusedTotal} more refused)` : "";
+  return `delegated tasks: opencode ${metrics.opencodeVersion}; ${metrics.modelRequestsTotal} model requests${refused}, ${metrics.modelTokensTotal} tokens`;
 }
 
 function latency(summary: LatencySummary): string {

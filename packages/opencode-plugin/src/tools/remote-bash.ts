@@ -1,9 +1,9 @@
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { tool, type ToolDefinition } from "@opencode-ai/plugin";
-import type { RemoteWorkspace, WorkerClient } from "@opencode-worker/master-client";
 import { OutputDigest } from "../report/output-digest.js";
 import { BASH_RESULT_BYTES, renderBash } from "../report/render-bash.js";
 import { readableText } from "../report/text-cut.js";
+import type { ProjectWorkspaces } from "./project-workspaces.js";
 import type { WorkerAccess } from "./worker-access.js";
 
 const z = tool.schema;
@@ -27,20 +27,8 @@ const DESCRIPTION = `Executes a given bash command with optional timeout, on a r
 /**
  * The opt-in `bash` tool: opencode's built-in one, with the command run on the worker over a
  * content-addressed copy of the project (RemoteWorkspace) and its changes applied back locally.
- * One workspace per client and project directory, kept for the plugin's life: its hash cache makes
- * the next manifest a stat walk, and it remembers what stays on the worker (remoteOnly).
  */
-export function remoteBash(worker: WorkerAccess): ToolDefinition {
-  // Keyed by client: after close() a new client starts afresh, and the old workspaces go with the old one.
-  const workspaces = new WeakMap<WorkerClient, Map<string, RemoteWorkspace>>();
-  const workspaceOf = (client: WorkerClient, root: string, remoteOnly: string[]): RemoteWorkspace => {
-    const byRoot = workspaces.get(client) ?? new Map<string, RemoteWorkspace>();
-    workspaces.set(client, byRoot);
-    const workspace = byRoot.get(root) ?? client.workspace(root, { remoteOnly });
-    byRoot.set(root, workspace);
-    return workspace;
-  };
-
+export function remoteBash(worker: WorkerAccess, workspaceOf: ProjectWorkspaces): ToolDefinition {
   return tool({
     description: DESCRIPTION,
     args: {

@@ -7,7 +7,7 @@ import { startE2eWorker, type E2eWorker } from "../support/e2e-worker.js";
 import { requireOpencodeBinary } from "../support/opencode-binary.js";
 import { startOpencodeRun, type OpencodeRun } from "../support/opencode-run.js";
 import { processesRunning } from "../support/processes.js";
-import { startScriptedModel, type ScriptedModel } from "../support/scripted-model.js";
+import { startScriptedModel, type ScriptedModel } from "../../../../test-support/scripted-model.js";
 
 /**
  * Pressing Esc in opencode while the agent's worker_stream_job runs must stop the remote job, not just

@@ -6,7 +6,7 @@ import { describeSandbox } from "../../../worker-node/test/support/conditions.js
 import { startE2eWorker, type E2eWorker } from "../support/e2e-worker.js";
 import { requireOpencodeBinary } from "../support/opencode-binary.js";
 import { startOpencodeRun, type OpencodeExit, type OpencodeRun } from "../support/opencode-run.js";
-import { startScriptedModel, type ScriptedModel } from "../support/scripted-model.js";
+import { startScriptedModel, type ScriptedModel } from "../../../../test-support/scripted-model.js";
 
 /**
  * The remote `bash` in the real opencode: with `remoteBash` on, the plugin's bash replaces opencode's

@@ -3,7 +3,7 @@ import { describeSandbox } from "../../../worker-node/test/support/conditions.js
 import { startE2eWorker, type E2eWorker } from "../support/e2e-worker.js";
 import { requireOpencodeBinary } from "../support/opencode-binary.js";
 import { startOpencodeRun, type OpencodeExit, type OpencodeRun } from "../support/opencode-run.js";
-import { startScriptedModel, type ScriptedModel, type ToolResult, type Turn } from "../support/scripted-model.js";
+import { startScriptedModel, type ScriptedModel, type ToolResult, type Turn } from "../../../../test-support/scripted-model.js";
 
 /**
  * The plugin inside the real opencode: one `opencode run` whose scripted model calls every tool

@@ -15,11 +15,12 @@ export interface E2eWorker {
   stop(): Promise<void>;
 }
 
-export async function startE2eWorker(): Promise<E2eWorker> {
+/** `flags`: more settings, as `--section.key=value` (the agent's, for a delegated task). */
+export async function startE2eWorker(flags: string[] = []): Promise<E2eWorker> {
   const baseDir = mkdtempSync(join(tmpdir(), "ocw-plugin-e2e-"));
   // Its own uid range, so jobs of workers other suites run at the same time are never counted as ours.
   const uidBase = freeUidBase();
-  const worker = await startBinWorker([`--session.base_dir=${baseDir}`, `--security.sandbox_uid_base=${uidBase}`]);
+  const worker = await startBinWorker([`--session.base_dir=${baseDir}`, `--security.sandbox_uid_base=${uidBase}`, ...flags]);
   const client = await WorkerClient.connect({ address: worker.address });
   return {
     address: worker.address,

@@ -20,10 +20,11 @@ const EVERY_TOOL: Record<ToolName, Record<string, unknown>> = {
   worker_stream_job: { command: "true" },
   worker_get_stream_url: { jobId: "job-1" },
   worker_subscribe_stream: { jobId: "job-1" },
+  worker_delegate_task: { prompt: "write a test" },
   bash: { command: "true" },
 };
 
-/** An empty project for bash, which reads the project before it reaches the worker. */
+/** An empty project for bash and worker_delegate_task, which read the project before they reach the worker. */
 const project = (): string => mkdtempSync(join(tmpdir(), "plugin-failures-"));
 
 describeSandbox("jobs stopped or refused by the worker", () => {

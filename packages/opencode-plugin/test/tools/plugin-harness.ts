@@ -19,6 +19,7 @@ export type ToolName =
   | "worker_stream_job"
   | "worker_get_stream_url"
   | "worker_subscribe_stream"
+  | "worker_delegate_task"
   | "bash";
 
 export interface MetadataCall {
