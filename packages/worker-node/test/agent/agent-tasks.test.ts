@@ -13,7 +13,8 @@ let a: AgentWorker;
 
 describeSandbox("agent tasks", () => {
   beforeAll(async () => {
-    a = await startAgentWorker();
+    // OPEN allowed, so that an agent task asking for it meets the agent's own rule.
+    a = await startAgentWorker({ security: { allow_open_network: true } });
   }, 30_000);
 
   afterAll(async () => {
@@ -98,7 +99,8 @@ describeSandbox("agent tasks", () => {
       message: expect.stringContaining("limits.model_max_requests"),
     });
     await expect(a.t.client.dispatch({ agentTask: { prompt: "x", model: MODEL }, network: "open" })).rejects.toMatchObject({
-      message: expect.stringContaining("config.network"),
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("an agent task runs with network RESTRICTED"),
     });
   });
 
