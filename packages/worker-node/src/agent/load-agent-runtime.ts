@@ -1,5 +1,6 @@
 import type { WorkerConfig } from "../config/worker-config.js";
 import type { AgentRuntime } from "./agent-runtime.js";
+import { findRelay } from "./model-relay.js";
 import { findOpencode } from "./opencode-install.js";
 import { loadProviders } from "./providers.js";
 
@@ -18,6 +19,11 @@ export async function loadAgentRuntime(config: Pick<WorkerConfig, "agent" | "ses
     providersFile === "" ? undefined : loadProviders(providersFile, [...SANDBOX_SYSTEM_PATHS, opencodeDir, config.session.baseDir]);
   const install = await findOpencode(opencodeDir);
   if ("refusal" in install) return install;
+  try {
+    findRelay();
+  } catch (error) {
+    return { refusal: (error as Error).message };
+  }
   if (!providers || providers.size === 0) {
     return { refusal: "this worker has no model providers for agents: name them in a file and set agent.providers_file (see the README)" };
   }

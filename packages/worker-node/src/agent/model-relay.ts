@@ -1,5 +1,5 @@
-import { accessSync, constants } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { findNativeBinary } from "../util/native-binary.js";
 
 /**
  * The model relay (native/model-relay.c): inside a delegated agent's sandbox, whose network namespace has
@@ -18,12 +18,5 @@ export const RELAY_PORT = 4141;
 
 /** The relay's path, or an error that says how to build it. */
 export function findRelay(): string {
-  try {
-    accessSync(RELAY_PATH, constants.X_OK);
-    return RELAY_PATH;
-  } catch {
-    throw new Error(
-      `the model relay is not built (${RELAY_PATH}): run 'pnpm build', which compiles it with cc (apt-get install gcc libc6-dev)`,
-    );
-  }
+  return findNativeBinary(RELAY_PATH, "the model relay");
 }

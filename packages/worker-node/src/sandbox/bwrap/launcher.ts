@@ -1,6 +1,6 @@
-import { accessSync, constants } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { signalName } from "@opencode-worker/shared";
+import { findNativeBinary } from "../../util/native-binary.js";
 
 /**
  * The sandbox launcher (native/sandbox-launcher.c): the last link of the bwrap chain. It closes every
@@ -19,15 +19,7 @@ export const STATUS_FD = 4;
 
 /** The launcher's path, or an error that says how to build it. */
 export function findLauncher(): string {
-  try {
-    accessSync(LAUNCHER_PATH, constants.X_OK);
-    return LAUNCHER_PATH;
-  } catch {
-    throw new Error(
-      `the sandbox launcher is not built (${LAUNCHER_PATH}): run 'pnpm build', which compiles it with cc ` +
-        "(apt-get install gcc libc6-dev)",
-    );
-  }
+  return findNativeBinary(LAUNCHER_PATH, "the sandbox launcher");
 }
 
 /** How the job's main process ended, as the launcher saw it from its parent's side. */
