@@ -29,8 +29,14 @@ RUN pnpm build && CI=true pnpm --filter @opencode-worker/cli deploy --prod --leg
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap util-linux ca-certificates slirp4netns iproute2 \
+ && apt-get install -y --no-install-recommends bubblewrap util-linux ca-certificates slirp4netns iproute2 ripgrep \
  && rm -rf /var/lib/apt/lists/*
+# The OpenCode delegated agent tasks run (agent.opencode_dir), the version scripts/setup.sh pins; ripgrep (above)
+# serves its grep and glob tools. Providers and their keys are the operator's: mount a providers file and its
+# key files and set OPENCODE_WORKER_AGENT_PROVIDERS_FILE (see the README's agent tasks).
+RUN mkdir -p /opt/opencode/base \
+ && npm install --prefix /opt/opencode/base --no-audit --no-fund --loglevel=error opencode-ai@1.18.33 \
+ && chmod -R a+rX /opt/opencode/base
 WORKDIR /opt/opencode-worker
 COPY --from=build /out ./
 ENV OPENCODE_WORKER_GRPC_HOST=0.0.0.0 \

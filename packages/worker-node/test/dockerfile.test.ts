@@ -21,6 +21,14 @@ describe("the Dockerfile", () => {
     expect(copy).toBeLessThan(dockerfile.indexOf("pnpm install --frozen-lockfile"));
   });
 
+  it("installs the OpenCode that scripts/setup.sh pins where agent.opencode_dir expects it, with ripgrep", () => {
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
+    const pinned = /^opencode_version=(\S+)$/m.exec(readFileSync(`${ROOT}scripts/setup.sh`, "utf8"))?.[1];
+    expect(pinned).toBeDefined();
+    expect(runtime).toContain(`npm install --prefix /opt/opencode/base --no-audit --no-fund --loglevel=error opencode-ai@${pinned}`);
+    expect(runtime).toMatch(/apt-get install[^\n]*\bripgrep\b/);
+  });
+
   it("installs what network OPEN jobs need at run time", () => {
     const runtime = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
     expect(runtime).toMatch(/apt-get install[^\n]*\bslirp4netns\b[^\n]*\biproute2\b/);
