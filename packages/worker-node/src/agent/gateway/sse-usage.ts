@@ -4,6 +4,13 @@ import { readUsage, type TokenCount } from "./usage-fields.js";
 // event costs no more memory than this.
 const MAX_EVENT_CHARS = 1024 * 1024;
 const LINE_END = /\r\n|\r|\n/g;
+const USAGE = '"usage"';
+/** The blank lines that end an event, each with its length. */
+const EVENT_ENDS = [
+  ["\n\n", 2],
+  ["\r\n\r\n", 4],
+  ["\r\r", 2],
+] as const;
 
 /**
  * Reads the usage a server-sent event stream reports, chunk by chunk as it passes through the gateway,
@@ -19,6 +26,18 @@ export class SseUsageReader {
   private overflow = false;
 
   push(chunk: Buffer): void {
+    // Most chunks are text deltas: when neither they nor what is held can hold a usage event, the events they
+    // end are dropped unread (native searches, no line splitting), and only the last, unfinished one is read.
+    if (!this.holdsUsage() && chunk.indexOf(USAGE, 0, "latin1") === -1 && !this.splitsUsage(chunk)) {
+      const end = lastEventEnd(chunk);
+      if (end !== -1) {
+        this.pending = "";
+        this.data = undefined;
+        this.overflow = false;
+        this.scan(chunk.toString("latin1", end), false);
+        return;
+      }
+    }
     this.scan(chunk.toString("latin1"), false);
   }
 
@@ -49,6 +68,16 @@ export class SseUsageReader {
     }
   }
 
+  private holdsUsage(): boolean {
+    return this.pending.includes(USAGE) || (this.data?.includes(USAGE) ?? false);
+  }
+
+  /** Whether `"usage"` starts in what is held and ends in the chunk. */
+  private splitsUsage(chunk: Buffer): boolean {
+    const seam = this.pending.slice(1 - USAGE.length) + chunk.toString("latin1", 0, USAGE.length - 1);
+    return seam.includes(USAGE);
+  }
+
   private line(line: string): void {
     if (line === "") return this.dispatch();
     if (!line.startsWith("data:")) return; // comments, `event:`, `id:`, `retry:`: the data says all we need
@@ -72,4 +101,14 @@ export class SseUsageReader {
       // Not JSON (e.g. OpenAI's `[DONE]`, or a provider's own notes): no usage in it.
     }
   }
+}
+
+/** Where the chunk's last complete event ends (just past its blank line), or -1 when it ends none. */
+function lastEventEnd(chunk: Buffer): number {
+  let end = -1;
+  for (const [blank, length] of EVENT_ENDS) {
+    const at = chunk.lastIndexOf(blank, undefined, "latin1");
+    if (at !== -1) end = Math.max(end, at + length);
+  }
+  return end;
 }
