@@ -2,7 +2,8 @@
  * The bench's sizes, from the environment so a quick run needs no code change:
  *   BENCH_QUICK=1            smaller sizes everywhere (about a minute)
  *   BENCH_ONLY=a,c           only these measurements (a latency, b rate, c output, d rss, e sandbox, f seccomp, g collect,
- *                            h plugin overhead, i result sizing, j TLS + token vs plaintext, k workspace sync)
+ *                            h plugin overhead, i result sizing, j TLS + token vs plaintext, k workspace sync,
+ *                            l model gateway)
  *   BENCH_ROUNDS=2           how many alternating baseline/worker blocks each comparison is split into
  *   BENCH_LATENCY_JOBS=200   sequential trivial jobs measured in (a), (e), (f) and (h), after BENCH_WARMUP_JOBS=20
  *   BENCH_RATE_JOBS=400      jobs per side in (b), BENCH_RATE_CONCURRENCY=8 in flight
@@ -12,7 +13,7 @@
  */
 import { parseByteSize } from "@opencode-worker/shared";
 
-export const MEASUREMENTS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"] as const;
+export const MEASUREMENTS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 export interface BenchOptions {

@@ -18,7 +18,7 @@ export interface Target {
 export interface Row {
   /**
    * The measurement's letter in the brief: a (latency), b (rate), c (output), d (rss), e (sandbox), f (seccomp), g (collect),
-   * h (plugin overhead), i (result sizing), j (TLS + token).
+   * h (plugin overhead), i (result sizing), j (TLS + token), k (workspace sync), l (model gateway).
    */
   id: string;
   label: string;

@@ -11,7 +11,8 @@ import type { BenchOptions, Measurement } from "./options.js";
 import { compareOutput } from "./output.js";
 import { comparePluginOverhead } from "./plugin-overhead.js";
 import { compareRate } from "./rate.js";
-import { measuredRow, type Row, type SectionResult, unmeasuredRow } from "./report.js";
+import { measureModelGateway } from "./model-gateway.js";
+import { measuredRow, round, type Row, type SectionResult, unmeasuredRow } from "./report.js";
 import { LARGE_OUTPUT_BYTES, measureResultSizing, SMALL_OUTPUT_BYTES } from "./result-sizing.js";
 import { measureRss } from "./rss.js";
 import { compareSandboxLatency } from "./sandbox.js";
@@ -397,6 +398,75 @@ export const SECTIONS: readonly Section[] = [
       } finally {
         await raw.stop();
       }
+    },
+  },
+  {
+    id: "l",
+    title: "model gateway of delegated agent tasks: per request and streaming through relay + gateway vs direct, task start-up",
+    async run(options) {
+      const { value, workerExit } = await measureModelGateway(options, profiled(options));
+      const { requests, stream, startup } = value;
+      const subject = "short streamed chat completion, relay + gateway vs direct to the provider";
+      // An absolute bound: the direct call is a fraction of a millisecond, so a ratio would say little of what an agent feels.
+      const bound = round(requests.direct.p50Ms + 1, 3);
+      const p50 = measuredRow({
+        id: "l",
+        label: `${subject}, p50`,
+        unit: "ms",
+        figure: requests.gateway.p50Ms,
+        baseline: requests.direct.p50Ms,
+        target: { on: "figure", op: "<=", value: bound },
+      });
+      const p50Note =
+        `adds ${requests.addedP50Ms} ms at p50 (target: at most 1 ms more than direct), ${requests.addedP99Ms} ms at p99; ` +
+        `${requests.perSide} sequential requests per side on one kept-alive connection, from a client process in its own netns`;
+      const p99 = measuredRow({
+        id: "l",
+        label: `${subject}, p99`,
+        unit: "ms",
+        figure: requests.gateway.p99Ms,
+        baseline: requests.direct.p99Ms,
+      });
+      const streamRow = measuredRow({
+        id: "l",
+        label: `SSE stream of ${stream.streamBytes / MB} MB, relay + gateway vs direct`,
+        unit: "MB/s",
+        figure: stream.gatewayMbPerSecond,
+        baseline: stream.directMbPerSecond,
+        target: { on: "ratio", op: ">=", value: 0.9 },
+      });
+      const streamNote =
+        `${stream.streamsPerSide} streams per side of 1 KiB content chunks, each side's first unmeasured; the gateway's process used ` +
+        `${stream.gatewayCpuPercent}% of a core while its side streamed (it parses and re-sends every byte, a third process on the path)`;
+      const startupLabel = "delegated task (sandboxed OpenCode), Dispatch -> its first model request at the provider, median";
+      if (!startup.measured) {
+        return {
+          rows: [{ ...p50, note: p50Note }, p99, { ...streamRow, note: streamNote }, unmeasuredRow("l", startupLabel, "SKIP", startup.why)],
+          raw: { ...value, workerExit },
+        };
+      }
+      const first = measuredRow({ id: "l", label: startupLabel, unit: "ms", figure: startup.medianFirstRequestMs });
+      const phases = startup.medianPhaseMs;
+      const firstNote =
+        `${startup.runs} runs after a warm-up (${startup.warmUp.firstRequestMs} ms); OpenCode ${startup.opencodeVersion}, ` +
+        `${startup.requestsPerRun} model requests a run (title, answer); no target (the issue's seed has no figure); the task runs at the default 1 CPU core`;
+      const result = measuredRow({
+        id: "l",
+        label: "delegated task, Dispatch -> result, median",
+        unit: "ms",
+        figure: startup.medianResultMs,
+      });
+      const resultNote = `the worker's phases (medians): init ${phases.init} ms, prepare ${phases.prepare} ms, execute ${phases.execute} ms, collect ${phases.collect} ms`;
+      return {
+        rows: [
+          { ...p50, note: p50Note },
+          p99,
+          { ...streamRow, note: streamNote },
+          { ...first, note: firstNote },
+          { ...result, note: resultNote },
+        ],
+        raw: { ...value, workerExit },
+      };
     },
   },
 ];
