@@ -31,7 +31,14 @@ const bytesField = (number: number, payload: Buffer | string) => {
 // JobSpec { command = 2; limits = 9 }, DispatchRequest { spec = 1 }, StreamJobRequest { spec = 1; job_id = 2; after_seq = 3 }
 const limitsField = (number: number) => (value: bigint) =>
   bytesField(1, Buffer.concat([bytesField(2, "true"), bytesField(9, varintField(number, value))]));
-const JOB_LIMITS = { memory_bytes: 2, timeout_ms: 3, max_output_bytes: 4, max_disk_bytes: 6, idle_timeout_ms: 7, model_max_tokens: 9 } as const;
+const JOB_LIMITS = {
+  memory_bytes: 2,
+  timeout_ms: 3,
+  max_output_bytes: 4,
+  max_disk_bytes: 6,
+  idle_timeout_ms: 7,
+  model_max_tokens: 9,
+} as const;
 // BlobDigest { sha256 = 1; size_bytes = 2 }; JobSpec { workspace = 12 }, Workspace { entries = 1 }, WorkspaceEntry { path = 1; digest = 2 }
 const SHA256 = "0".repeat(64);
 const digest = (size: bigint) => Buffer.concat([bytesField(1, SHA256), varintField(2, size)]);
