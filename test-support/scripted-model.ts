@@ -115,8 +115,8 @@ export async function startScriptedModel(firstScript: Turn[]): Promise<ScriptedM
   };
 }
 
-/** A tool message's content is a string, or (from some providers) a list of text parts. */
-function contentText(content: unknown): string {
+/** A tool result's content is a string, or (from some providers, and Anthropic's tool_result blocks) a list of text parts. */
+export function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return content.map((part: { text?: string }) => part.text ?? "").join("");
   return JSON.stringify(content);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { opencodeConfig } from "./opencode-config.js";
+import { GATEWAY_ADDS_THE_KEY, opencodeConfig } from "./opencode-config.js";
 import type { ProviderSettings } from "./providers.js";
 
 const provider: ProviderSettings = {
@@ -44,8 +44,10 @@ describe("opencodeConfig", () => {
     expect(config).toMatchObject({
       default_agent: "plan",
       instructions: ["/session/instructions.md"],
-      provider: { anthropic: { npm: "@ai-sdk/anthropic" } },
+      // Not the key: a stand-in the Anthropic SDK needs to start at all.
+      provider: { anthropic: { npm: "@ai-sdk/anthropic", options: { baseURL: "http://127.0.0.1:4141", apiKey: GATEWAY_ADDS_THE_KEY } } },
     });
+    expect(JSON.stringify(config)).not.toContain("sk-secret");
   });
 
   it("throws for a model the provider does not have", () => {

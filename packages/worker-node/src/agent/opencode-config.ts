@@ -2,9 +2,16 @@ import type { ProviderApi, ProviderSettings } from "./providers.js";
 
 /**
  * The OpenCode config a delegated agent runs with (the file OPENCODE_CONFIG names): one provider, one model,
- * reached at the relay's loopback address inside the sandbox. It carries no key: without an apiKey opencode
- * sends no Authorization header, and the model gateway adds the real one outside the sandbox.
+ * reached at the relay's loopback address inside the sandbox. It carries no key (an anthropic provider only a
+ * stand-in, below): without an apiKey opencode sends no Authorization header, and the model gateway adds the real
+ * one outside the sandbox.
  */
+
+/**
+ * What an anthropic provider gets as its apiKey: @ai-sdk/anthropic refuses to start without one ("Anthropic API key
+ * is missing", measured with 1.18.33), so it sends this as `x-api-key`, which the gateway drops for the real key.
+ */
+export const GATEWAY_ADDS_THE_KEY = "the-worker-gateway-adds-the-key";
 
 export interface OpencodeConfigOptions {
   provider: ProviderSettings;
@@ -47,7 +54,7 @@ export function opencodeConfig(options: OpencodeConfigOptions): Record<string, u
       [provider.id]: {
         npm: SDK_PACKAGE[provider.api],
         name: provider.id,
-        options: { baseURL: options.baseUrl },
+        options: { baseURL: options.baseUrl, ...(provider.api === "anthropic" && { apiKey: GATEWAY_ADDS_THE_KEY }) },
         models: { [modelId]: { name: modelId, tool_call: true, limit: { context: limits.context, output: limits.output } } },
       },
     },
