@@ -239,6 +239,22 @@ describeSandbox("a job over a workspace", () => {
     expect(tree.lastCopied).toBe(0);
     expect(second.stdout.toString()).toBe(first.stdout.toString());
     expect(second.workspaceChanges?.changes).toEqual([]);
+    // A job with an empty manifest (as an agent task without a workspace has) starts empty and leaves the tree alone.
+    const empty = await run({ command: "ls -A && echo new > made.txt", workspace: { entries: [], remoteOnly: [] } });
+    expect(empty.stdout.toString()).toBe("");
+    expect(empty.workspaceChanges?.changes.map(summary)).toEqual([
+      {
+        path: "made.txt",
+        kind: "CHANGE_KIND_ADDED",
+        type: "ENTRY_TYPE_FILE",
+        digest: digestOf("new\n").sha256,
+        mode: "644",
+        content: "new\n",
+      },
+    ]);
+    const third = await run({ command: show, workspace });
+    expect(tree.lastCopied).toBe(0);
+    expect(third.stdout.toString()).toBe(first.stdout.toString());
     // The overlay went with the session.
     const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
     expect(mounts.filter((line) => line.includes(t.baseDir) && line.includes(WORKSPACE_MOUNT_SOURCE))).toEqual([]);

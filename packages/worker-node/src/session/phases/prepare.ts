@@ -17,7 +17,9 @@ import type { Job } from "../job.js";
 export async function preparePhase(job: Job, sandbox: PreparedSandbox): Promise<void> {
   const { workspace } = job.spec;
   const overlay = sandbox.workspaceOverlay;
-  if (workspace && job.workspaceBlobs && overlay && sandbox.owner) {
+  // An empty manifest (an agent task's without a workspace) has nothing to share: the slot's tree is left as it is
+  // for the next job with a workspace, and the work dir starts empty.
+  if (workspace && workspace.entries.length > 0 && job.workspaceBlobs && overlay && sandbox.owner) {
     const held = overlay.held;
     // Unknown until the sync completes: a failure half-way makes the next sync wipe the tree.
     overlay.held = undefined;
