@@ -28,10 +28,12 @@ describe("limits the worker enforces", () => {
   });
 
   it("kills a job that prints nothing for idle_timeout_ms, but not one that keeps printing", async () => {
-    const idle = await failing({ command: "echo hi; sleep 30", limits: { idleTimeoutMs: 400 } });
+    const idle = await failing({ command: "echo hi; sleep 30", limits: { idleTimeoutMs: 1500 } });
     expect(idle.reason).toBe("idle_timeout");
     expect(idle.message).toContain("limits.idleTimeoutMs");
-    const busy = await t.client.run({ command: "for i in 1 2 3 4 5 6; do echo $i; sleep 0.1; done", limits: { idleTimeoutMs: 400 } });
+    // Output every 0.1 s, 15x inside the idle limit: a loaded machine (agent suites run beside this one) can stall a
+    // sandboxed `sleep 0.1` for several times its length.
+    const busy = await t.client.run({ command: "for i in 1 2 3 4 5 6; do echo $i; sleep 0.1; done", limits: { idleTimeoutMs: 1500 } });
     expect(busy.state).toBe("finished");
   });
 

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { JobEvent } from "@opencode-worker/master-client";
 import { SCRIPTED_USAGE } from "../../../../test-support/scripted-model.js";
 import { startTestWorker } from "../harness.js";
-import { describeSandbox } from "../support/conditions.js";
+import { describeSandbox, waitFor } from "../support/conditions.js";
 import { MODEL, startAgentWorker, type AgentWorker } from "./agent-harness.js";
 
 /*
@@ -83,6 +85,27 @@ describeSandbox("agent tasks", () => {
     expect(result.agent?.usage.refusedRequests).toBeGreaterThanOrEqual(1);
     // The provider saw exactly the budget, never the refused request.
     expect(a.model.requests).toHaveLength(3);
+  }, 90_000);
+
+  it("cancels an agent mid-tool-call: its whole tree and its gateway go, and the session is destroyed", async () => {
+    a.model.setScript([{ tool: "bash", args: { command: "sleep 600", description: "Wait a long time" } }, { say: "Never." }]);
+    const job = await a.t.client.dispatch({ agentTask: { prompt: "Wait.", model: MODEL } });
+    const socket = join(a.t.baseDir, "sessions", `session-${job.sessionId}`, "gateway", "model.sock");
+    // The model has answered the main request with the bash call; a moment later the agent runs it.
+    await waitFor(
+      () => a.model.requests.some((request) => request.tools.includes("bash")),
+      () => "the agent's main request",
+      60_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await job.cancel("the test is done with it");
+    const result = await job.wait();
+
+    expect(result.state).toBe("cancelled");
+    expect(result.message).toBe("cancelled: the test is done with it");
+    expect(existsSync(socket)).toBe(false);
+    expect(await a.t.sessionDirs()).toEqual([]);
+    expect(result.agent?.usage.requests).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it("refuses what it cannot run, naming the field", async () => {

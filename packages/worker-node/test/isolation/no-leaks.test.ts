@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
-import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkerClient } from "@opencode-worker/master-client";
 import { eventually } from "../harness.js";
 import { startBinWorker, type BinWorker } from "../bin-harness.js";
-import { describeSandbox } from "../support/conditions.js";
+import { cgroupDirs, describeSandbox } from "../support/conditions.js";
 import { freeUidBase, processesInSlots } from "./sandbox-harness.js";
 
 const JOBS = 1000;
@@ -54,11 +53,7 @@ describeSandbox("nothing leaks over many jobs", () => {
     expect((await readdir(baseDir)).filter((name) => name.startsWith("session-"))).toEqual([]);
     const mounts = await readFile("/proc/self/mountinfo", "utf8");
     expect([...sessions].filter((id) => mounts.includes(`session-${id}`))).toEqual([]);
-    const cgroups = execFileSync(
-      "find",
-      ["/sys/fs/cgroup", "-ignore_readdir_race", "-maxdepth", "8", "-type", "d", "-name", "*-session-*"],
-      { encoding: "utf8" },
-    );
+    const cgroups = cgroupDirs((name) => name.includes("-session-")).join("\n");
     expect([...sessions].filter((id) => cgroups.includes(id))).toEqual([]);
     expect(processesInSlots(uidBase)).toEqual([]);
     // Results expire after their TTL: the worker then holds nothing of these jobs.

@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from "@jest/globals";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -12,7 +12,7 @@ import { BIN, BIN_ENV } from "../bin-harness.js";
 import { WORKSPACE_MOUNT_SOURCE } from "../../src/sandbox/bwrap/mounts/workspace-overlay.js";
 import { eventually, startTestWorker } from "../harness.js";
 import { HealthClient } from "../health-client.js";
-import { describeSandbox } from "../support/conditions.js";
+import { cgroupDirs, describeSandbox } from "../support/conditions.js";
 import { processesOfWorker, startSandboxWorker } from "./sandbox-harness.js";
 
 const scratch: string[] = [];
@@ -75,14 +75,7 @@ describeSandbox("crash recovery and the isolation probe", () => {
       expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(overlay);
       // The lower trees went too: nothing this worker holds says what they contained.
       expect(await readdir(join(sessions, ".workspaces")).catch(() => [])).toEqual([]);
-      const cgroups = execFileSync(
-        "find",
-        ["/sys/fs/cgroup", "-ignore_readdir_race", "-maxdepth", "8", "-type", "d", "-name", `*session-${job.sessionId}`],
-        {
-          encoding: "utf8",
-        },
-      );
-      expect(cgroups.trim()).toBe("");
+      expect(cgroupDirs((name) => name.endsWith(`session-${job.sessionId}`))).toEqual([]);
       expect(processesOfWorker(next)).toEqual([]);
       expect((await next.client.run({ command: "echo fresh" })).stdoutText).toBe("fresh\n");
     } finally {

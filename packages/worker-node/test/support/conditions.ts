@@ -1,5 +1,6 @@
 import { beforeAll, describe } from "@jest/globals";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { findLauncher } from "../../src/sandbox/bwrap/launcher.js";
 import { resolveExecutable } from "../../src/sandbox/bwrap/probe.js";
@@ -81,5 +82,30 @@ export function processesWithUidIn(from: number, to: number): number[] {
       // The process ended while we looked.
     }
   }
+  return found;
+}
+
+/**
+ * The cgroup directories (of every hierarchy, up to 8 levels under /sys/fs/cgroup) whose name `matches`. Other
+ * suites' jobs create and remove cgroups all the while: a directory gone between its listing and its walk is
+ * skipped, where `find` would fail the whole search.
+ */
+export function cgroupDirs(matches: (name: string) => boolean, root = "/sys/fs/cgroup", depth = 8): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, level: number): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // removed meanwhile
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const path = join(dir, entry.name);
+      if (matches(entry.name)) found.push(path);
+      if (level < depth) walk(path, level + 1);
+    }
+  };
+  walk(root, 1);
   return found;
 }
