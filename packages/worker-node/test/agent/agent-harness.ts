@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startScriptedModel, type ScriptedModel, type ToolResult } from "../../../../test-support/scripted-model.js";
+import { expect } from "@jest/globals";
+import type { JobEvent, JobResult } from "@opencode-worker/master-client";
+import { startScriptedModel, type ScriptedModel, type ToolResult, type Turn } from "../../../../test-support/scripted-model.js";
 import type { ProviderApi } from "../../src/agent/providers.js";
 import { startTestWorker, type TestWorker } from "../harness.js";
 import { freeUidBase } from "../isolation/sandbox-harness.js";
@@ -14,6 +16,7 @@ export const MODEL = "fakeprov/fake";
 export interface ScriptedServer {
   baseURL: string;
   requests: { toolResults: ToolResult[] }[];
+  setScript(script: Turn[]): void;
   close(): Promise<void>;
 }
 
@@ -91,4 +94,58 @@ export async function startAgentWorker(
 /** The provider of MODEL: a scripted OpenAI-compatible server. */
 async function defaultProvider(): Promise<AgentProvider<ScriptedModel>> {
   return { id: "fakeprov", api: "openai-compatible", model: "fake", server: await startScriptedModel([]) };
+}
+
+/**
+ * The task every wire is proven with: the agent writes hello.txt, runs `id -u`, and says its final text. Checks what
+ * any provider must give (the file and the final text back, the uid a slot's, two completed tool steps, one
+ * model_call event a request with the scripted tokens, the usage totals) and returns what a wire's own test checks.
+ */
+export async function runWriteAndBash(
+  a: AgentWorker<ScriptedServer>,
+  model: string,
+  tokensPerRequest: { input: number; output: number },
+): Promise<{ result: JobResult; events: JobEvent[]; requests: number }> {
+  a.model.setScript([
+    { tool: "write", args: { filePath: "hello.txt", content: "written by the agent\n" } },
+    { tool: "bash", args: { command: "id -u", description: "Print the uid" } },
+    { say: "Wrote hello.txt." },
+  ]);
+  const job = await a.t.client.dispatch({ agentTask: { prompt: "Write hello.txt, then tell me your uid.", model } });
+  const events: JobEvent[] = [];
+  for await (const event of job.events()) events.push(event);
+  const result = await job.wait();
+
+  expect(result.message).toBe("exited with code 0");
+  expect(result.state).toBe("finished");
+  expect(result.agent?.finalText).toBe("Wrote hello.txt.");
+  const added = result.workspaceChanges?.changes.find((change) => change.path === "hello.txt");
+  expect(added).toMatchObject({ kind: "added", type: "file" });
+  expect(added?.content?.toString()).toBe("written by the agent\n");
+  // The bash tool's output, as the model got it back: the job's slot uid, never root.
+  expect(Number(a.toolResult(1).trim().split("\n")[0])).toBeGreaterThanOrEqual(300_000);
+
+  // Title, write, bash, final text: every request went through the gateway and was counted there.
+  const requests = a.model.requests.length;
+  expect(requests).toBeGreaterThanOrEqual(3);
+  expect(result.agent).toMatchObject({
+    usage: {
+      requests,
+      inputTokens: tokensPerRequest.input * requests,
+      outputTokens: tokensPerRequest.output * requests,
+      refusedRequests: 0,
+    },
+    opencodeVersion: "1.18.33",
+    toolCalls: 2,
+    failedToolCalls: 0,
+  });
+  // Progress as structured events: each tool call with its status, each model call with its tokens.
+  const tools = events.flatMap((event) => (event.type === "agent_step" && event.kind === "tool" ? [`${event.tool}:${event.status}`] : []));
+  expect(tools).toEqual(["write:completed", "bash:completed"]);
+  const calls = events.filter((event) => event.type === "model_call");
+  expect(calls).toHaveLength(requests);
+  for (const call of calls) {
+    expect(call).toMatchObject({ model, httpStatus: 200, inputTokens: tokensPerRequest.input, outputTokens: tokensPerRequest.output });
+  }
+  return { result, events, requests };
 }

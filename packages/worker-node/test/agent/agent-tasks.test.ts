@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { JobEvent } from "@opencode-worker/master-client";
 import { SCRIPTED_USAGE } from "../../../../test-support/scripted-model.js";
 import { startTestWorker } from "../harness.js";
 import { describeSandbox, waitFor } from "../support/conditions.js";
-import { MODEL, startAgentWorker, type AgentWorker } from "./agent-harness.js";
+import { MODEL, runWriteAndBash, startAgentWorker, type AgentWorker } from "./agent-harness.js";
 
 /*
  * Delegated agent tasks for real: the installed OpenCode runs inside the bwrap sandbox as the slot uid, its model a
@@ -24,49 +23,9 @@ describeSandbox("agent tasks", () => {
   });
 
   it("runs the agent in the sandbox: its file and final text come back, its bash ran as the slot uid, its model use is counted", async () => {
-    a.model.setScript([
-      { tool: "write", args: { filePath: "hello.txt", content: "written by the agent\n" } },
-      { tool: "bash", args: { command: "id -u", description: "Print the uid" } },
-      { say: "Wrote hello.txt." },
-    ]);
-    const job = await a.t.client.dispatch({ agentTask: { prompt: "Write hello.txt, then tell me your uid.", model: MODEL } });
-    const events: JobEvent[] = [];
-    for await (const event of job.events()) events.push(event);
-    const result = await job.wait();
-
-    expect(result.message).toBe("exited with code 0");
-    expect(result.state).toBe("finished");
-    expect(result.agent?.finalText).toBe("Wrote hello.txt.");
-    const added = result.workspaceChanges?.changes.find((change) => change.path === "hello.txt");
-    expect(added).toMatchObject({ kind: "added", type: "file" });
-    expect(added?.content?.toString()).toBe("written by the agent\n");
-
-    // The bash tool's output, as the model got it back: the job's slot uid, never root.
-    const uid = a.toolResult(1);
-    const slotUid = Number(uid.trim().split("\n")[0]);
-    expect(slotUid).toBeGreaterThanOrEqual(300_000);
-
-    // Title, write, bash, final text: every request went through the gateway, and carried the key only there.
-    const requests = a.model.requests.length;
-    expect(requests).toBeGreaterThanOrEqual(3);
+    const { requests } = await runWriteAndBash(a, MODEL, { input: SCRIPTED_USAGE.prompt_tokens, output: SCRIPTED_USAGE.completion_tokens });
+    // The key reached the provider, as OpenAI's Bearer token, only from the gateway.
     expect(a.model.requests.every((request) => request.authorization === `Bearer ${a.key}`)).toBe(true);
-    expect(result.agent?.usage).toEqual({
-      requests,
-      inputTokens: SCRIPTED_USAGE.prompt_tokens * requests,
-      outputTokens: SCRIPTED_USAGE.completion_tokens * requests,
-      refusedRequests: 0,
-    });
-    expect(result.agent?.opencodeVersion).toBe("1.18.33");
-    expect(result.agent?.toolCalls).toBe(2);
-
-    // Progress as structured events: each tool call with its status, each model call with its tokens.
-    const tools = events.flatMap((event) =>
-      event.type === "agent_step" && event.kind === "tool" ? [`${event.tool}:${event.status}`] : [],
-    );
-    expect(tools).toEqual(["write:completed", "bash:completed"]);
-    const calls = events.filter((event) => event.type === "model_call");
-    expect(calls).toHaveLength(requests);
-    expect(calls[0]).toMatchObject({ model: MODEL, httpStatus: 200, inputTokens: 100, outputTokens: 20 });
     const metrics = await a.t.client.metrics();
     expect(metrics.modelRequestsTotal).toBe(requests);
     expect(metrics.modelTokensTotal).toBe(requests * SCRIPTED_USAGE.total_tokens);
