@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "@jest/globals";
 import type { JobEvent, JobResult } from "@opencode-worker/master-client";
-import { startScriptedModel, type ScriptedModel, type ToolResult, type Turn } from "../../../../test-support/scripted-model.js";
+import { startScriptedModel, type ScriptedModel } from "../../../../test-support/scripted-model.js";
+import type { ScriptedRequest, ScriptedServer as WireServer } from "../../../../test-support/scripted-server.js";
 import type { ProviderApi } from "../../src/agent/providers.js";
 import { startTestWorker, type TestWorker } from "../harness.js";
 import { freeUidBase } from "../isolation/sandbox-harness.js";
@@ -12,13 +13,8 @@ import { freeUidBase } from "../isolation/sandbox-harness.js";
 /** The model id agent tasks of these suites ask for. */
 export const MODEL = "fakeprov/fake";
 
-/** What the harness needs of a scripted model server, whichever API it speaks. */
-export interface ScriptedServer {
-  baseURL: string;
-  requests: { toolResults: ToolResult[] }[];
-  setScript(script: Turn[]): void;
-  close(): Promise<void>;
-}
+/** A scripted model server, whichever API it speaks. */
+export type ScriptedServer = WireServer<ScriptedRequest>;
 
 /** The worker's one provider: its id and API in the providers file, its one model, and the server behind it. */
 export interface AgentProvider<M extends ScriptedServer> {
