@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { findOpencode, opencodeBinaries } from "../../src/agent/opencode-install.js";
 import { describeWithPrerequisites } from "../support/conditions.js";
+import { PROVISIONED_OPENCODE_DIR } from "../support/opencode-binary.js";
 
-/** Where scripts/setup.sh installs OpenCode, and the version it pins. */
-const INSTALLED = "/opt/opencode/base";
+/** The version scripts/setup.sh pins. */
 const PINNED = "1.18.33";
 
 let dir: string;
@@ -87,12 +87,12 @@ describe("findOpencode", () => {
 
 describeWithPrerequisites(
   "findOpencode with the installation of scripts/setup.sh",
-  existsSync(INSTALLED) ? [] : [`OpenCode is not installed in ${INSTALLED} (bash scripts/setup.sh)`],
+  existsSync(PROVISIONED_OPENCODE_DIR) ? [] : [`OpenCode is not installed in ${PROVISIONED_OPENCODE_DIR} (bash scripts/setup.sh)`],
   () => {
     it("finds the real binary and its pinned version", async () => {
-      const found = await findOpencode(INSTALLED);
+      const found = await findOpencode(PROVISIONED_OPENCODE_DIR);
       expect(found).toEqual({
-        dir: INSTALLED,
+        dir: PROVISIONED_OPENCODE_DIR,
         binary: expect.stringMatching(/\/node_modules\/opencode-linux-[a-z0-9-]+\/bin\/opencode$/),
         version: PINNED,
       });
