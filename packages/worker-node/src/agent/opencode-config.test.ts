@@ -12,7 +12,7 @@ const provider: ProviderSettings = {
     ["gpt-5-mini", { context: 128000, output: 8192 }],
   ]),
 };
-const base = { provider, modelId: "gpt-5", agent: "build", baseUrl: "http://127.0.0.1:4141" };
+const base = { provider, modelId: "gpt-5", baseUrl: "http://127.0.0.1:4141" };
 
 describe("opencodeConfig", () => {
   it("names only the task's model, at the relay's address, with no key", () => {
@@ -21,7 +21,6 @@ describe("opencodeConfig", () => {
       $schema: "https://opencode.ai/config.json",
       model: "openai/gpt-5",
       small_model: "openai/gpt-5",
-      default_agent: "build",
       autoupdate: false,
       share: "disabled",
       enabled_providers: ["openai"],
@@ -40,9 +39,8 @@ describe("opencodeConfig", () => {
 
   it("uses the Anthropic SDK for an anthropic provider and adds the instructions file", () => {
     const anthropic = { ...provider, id: "anthropic", api: "anthropic" as const };
-    const config = opencodeConfig({ ...base, provider: anthropic, agent: "plan", instructionsPath: "/session/instructions.md" });
+    const config = opencodeConfig({ ...base, provider: anthropic, instructionsPath: "/session/instructions.md" });
     expect(config).toMatchObject({
-      default_agent: "plan",
       instructions: ["/session/instructions.md"],
       // Not the key: a stand-in the Anthropic SDK needs to start at all.
       provider: { anthropic: { npm: "@ai-sdk/anthropic", options: { baseURL: "http://127.0.0.1:4141", apiKey: GATEWAY_ADDS_THE_KEY } } },

@@ -17,8 +17,6 @@ export interface OpencodeConfigOptions {
   provider: ProviderSettings;
   /** One of the provider's models. */
   modelId: string;
-  /** The OpenCode agent to run, "build" or "plan". */
-  agent: string;
   /** A file of extra instructions for the agent's system prompt, as the agent sees its path. */
   instructionsPath?: string;
   /** Where the agent reaches the gateway: the relay inside the sandbox, "http://127.0.0.1:4141". */
@@ -42,7 +40,6 @@ export function opencodeConfig(options: OpencodeConfigOptions): Record<string, u
     model,
     // The session title request uses small_model; without it opencode picks another provider's model.
     small_model: model,
-    default_agent: options.agent,
     autoupdate: false,
     share: "disabled",
     // Only this provider: others opencode knows of (from env, a workspace's config) are never offered.

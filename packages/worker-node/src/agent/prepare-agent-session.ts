@@ -29,7 +29,6 @@ export async function prepareAgentSession(
   const config = opencodeConfig({
     provider: task.provider,
     modelId: task.modelId,
-    agent: task.agent,
     baseUrl: RELAY_BASE_URL,
     ...(instructionsPath && { instructionsPath }),
   });

@@ -34,7 +34,7 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig, agents: 
     maxFilesBytes: config.session.maxFilesBytes,
   });
   validateJobEnv(spec.env);
-  const agentTask = spec.agentTask && validateAgentTaskSpec(spec, agents);
+  const agentTask = validateAgentTaskSpec(spec, agents);
   const argv = agentTask ? agentArgv(agentTask) : programArgv(spec);
   if (!agentTask) checkExecSize(argv, jobEnvAsExecuted(spec.env, config), spec.command !== "" ? "command" : "argv");
   const cwd = validateCwd(spec.cwd);
@@ -88,7 +88,7 @@ export async function validateSpec(spec: JobSpec, config: WorkerConfig, agents: 
   };
 }
 
-/** An agent task is the job's program: no command, argv or stdin beside it. */
+/** An agent task, when the spec has one, is the job's program: no command, argv or stdin beside it. */
 function validateAgentTaskSpec(spec: JobSpec, agents: AgentRuntime): ValidatedAgentTask | undefined {
   if (!spec.agentTask) return undefined;
   const other = spec.command !== "" ? "command" : spec.argv.length > 0 ? "argv" : spec.stdin.length > 0 ? "stdin" : undefined;

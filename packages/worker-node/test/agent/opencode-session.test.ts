@@ -81,7 +81,7 @@ describeWithPrerequisites("the agent's OpenCode session", problems, () => {
     "writes a %s config the pinned opencode accepts, offline",
     async (api) => {
       const { work, env, configPath } = await session();
-      const config = opencodeConfig({ provider: provider(api), modelId: "fake", agent: "build", baseUrl: "http://127.0.0.1:4141" });
+      const config = opencodeConfig({ provider: provider(api), modelId: "fake", baseUrl: "http://127.0.0.1:4141" });
       writeFileSync(configPath, JSON.stringify(config));
       const valid = await opencode(["debug", "config"], env, work, ["unshare", "-n"]);
       expect(valid).toMatchObject({ code: 0 });
@@ -104,7 +104,7 @@ describeWithPrerequisites("the agent's OpenCode session", problems, () => {
     ]);
     try {
       const { dir, work, tmp, env, configPath } = await session();
-      const config = opencodeConfig({ provider: provider("openai-compatible"), modelId: "fake", agent: "build", baseUrl: model.baseURL });
+      const config = opencodeConfig({ provider: provider("openai-compatible"), modelId: "fake", baseUrl: model.baseURL });
       writeFileSync(configPath, JSON.stringify(config));
       // A workspace may carry these: read, they would replace the model and start a plugin install in .opencode/.
       mkdirSync(join(work, ".opencode"));

@@ -81,7 +81,11 @@ interface Reply {
   body: string;
 }
 
-/** A request to the gateway's socket, as the relay in the sandbox makes it. */
+/**
+ * A request to the gateway's socket, as the relay in the sandbox makes it: on a connection of its own unless the test
+ * passes an agent (Node's global agent keeps connections alive, and one kept to a gateway a test closed, whose socket
+ * path the next gateway reuses, would be written to after its close: EPIPE).
+ */
 function post(
   socketPath: string,
   path: string,
@@ -95,7 +99,7 @@ function post(
         path,
         method: options.method ?? "POST",
         headers: { "content-type": "application/json", ...options.headers },
-        agent: options.agent,
+        agent: options.agent ?? false,
       },
       (response) => {
         const chunks: Buffer[] = [];
