@@ -4,7 +4,8 @@ import { credentials, status, type ClientReadableStream, type ServiceError } fro
 import { JobSpec, WorkerServiceClient, type JobEvent as WireJobEvent, type StreamJobResponse } from "@opencode-worker/shared";
 import { eventually, startTestWorker, type TestWorker } from "./harness.js";
 
-const STALLED_READER_TIMEOUT_MS = 500;
+// 40x the slow reader's pause: the real-OpenCode suites beside this one can stall an event loop for most of a second.
+const STALLED_READER_TIMEOUT_MS = 2000;
 const MiB = 1024 * 1024;
 
 let t: TestWorker;
@@ -106,7 +107,7 @@ describe("the SDK", () => {
       chunks.push(event.data);
       if (chunks.length === 1) {
         // The consumer stops reading for much longer than the stall timeout; the job must not wait.
-        await delay(6 * STALLED_READER_TIMEOUT_MS);
+        await delay(3 * STALLED_READER_TIMEOUT_MS);
         endedDuringPause = (await (await t.client.job(stream.jobId)).status()).ended;
       }
     }
